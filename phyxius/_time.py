@@ -1,0 +1,156 @@
+"""Instants and the one duration parser that every primitive uses.
+
+Time inside Phyxius is integer nanoseconds. Users pass durations as seconds
+(`int` or `float`) or `datetime.timedelta`, exactly as they would to asyncio;
+`to_nanoseconds` converts them once, at the edge, so that no float error
+accumulates: ten advances of ``0.1`` land on exactly one second.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TypeAlias
+
+from phyxius._errors import InvalidArgumentError, InvalidDurationError
+
+__all__ = [
+    "NANOS_PER_SECOND",
+    "Duration",
+    "Instant",
+    "WallTime",
+    "format_seconds",
+    "to_nanoseconds",
+    "wall_to_nanoseconds",
+]
+
+NANOS_PER_SECOND = 1_000_000_000
+
+Duration: TypeAlias = int | float | timedelta
+"""A length of time: seconds as `int` or `float`, or a `datetime.timedelta`."""
+
+WallTime: TypeAlias = int | float | datetime
+"""A point in wall time: epoch seconds, or an aware `datetime`."""
+
+
+def to_nanoseconds(value: object, *, name: str = "duration") -> int:
+    """Convert a duration to integer nanoseconds, rejecting anything that is not one.
+
+    Floats are converted through their shortest decimal form (``repr``), so
+    ``0.1`` is exactly 100,000,000 ns rather than 100,000,000.000000006 ns.
+    ``name`` is the argument name used in the error message.
+
+    Raises:
+        InvalidDurationError: the value is negative, NaN, infinite, a `bool` or
+            not a number of seconds or a `timedelta`.
+    """
+    if isinstance(value, bool):
+        raise InvalidDurationError(
+            f"{name}={value!r} (type=bool) is not a duration; "
+            "pass seconds as an int or float, or a datetime.timedelta"
+        )
+    if isinstance(value, int):
+        nanos = value * NANOS_PER_SECOND
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidDurationError(
+                f"{name}={value!r} is not a finite duration; "
+                "pass a finite number of seconds"
+            )
+        nanos = int(Decimal(repr(value)) * NANOS_PER_SECOND)
+    elif isinstance(value, timedelta):
+        nanos = (
+            value.days * 86_400 + value.seconds
+        ) * NANOS_PER_SECOND + value.microseconds * 1_000
+    else:
+        raise InvalidDurationError(
+            f"{name}={value!r} (type={type(value).__name__}) is not a duration; "
+            "pass seconds as an int or float, or a datetime.timedelta"
+        )
+    if nanos < 0:
+        raise InvalidDurationError(
+            f"{name}={value!r} is negative; durations must be zero or more seconds"
+        )
+    return nanos
+
+
+def wall_to_nanoseconds(value: object, *, name: str = "wall") -> int:
+    """Convert a wall-clock time (epoch seconds or an aware `datetime`) to epoch ns.
+
+    Raises:
+        InvalidArgumentError: the value is NaN, infinite, a naive `datetime` or
+            neither a number nor a `datetime`.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidArgumentError(
+                f"{name}={value!r} is a naive datetime; pass an aware datetime "
+                "such as datetime(..., tzinfo=datetime.UTC)"
+            )
+        delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+        return (
+            delta.days * 86_400 + delta.seconds
+        ) * NANOS_PER_SECOND + delta.microseconds * 1_000
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentError(
+            f"{name}={value!r} (type={type(value).__name__}) is not a wall time; "
+            "pass epoch seconds as an int or float, or an aware datetime"
+        )
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidArgumentError(
+                f"{name}={value!r} is not a finite wall time; pass epoch seconds"
+            )
+        return int(Decimal(repr(value)) * NANOS_PER_SECOND)
+    return value * NANOS_PER_SECOND
+
+
+def format_seconds(nanos: int) -> str:
+    """Render nanoseconds as exact seconds for messages: ``1500000000`` -> ``1.5s``."""
+    sign = "-" if nanos < 0 else ""
+    whole, frac = divmod(abs(nanos), NANOS_PER_SECOND)
+    if frac == 0:
+        return f"{sign}{whole}s"
+    return f"{sign}{whole}.{frac:09d}".rstrip("0") + "s"
+
+
+@dataclass(frozen=True, slots=True, order=True, kw_only=True)
+class Instant:
+    """One reading of a clock: wall time and monotonic time, in integer nanoseconds.
+
+    Build one with keywords: ``Instant(wall_ns=..., mono_ns=...)``. Instants
+    order by monotonic time first, because wall time can jump backwards while
+    monotonic time cannot.
+    """
+
+    mono_ns: int
+    """Monotonic nanoseconds: only meaningful relative to another reading."""
+
+    wall_ns: int
+    """Nanoseconds since the Unix epoch, UTC."""
+
+    @property
+    def wall(self) -> float:
+        """Wall time as epoch seconds."""
+        return self.wall_ns / NANOS_PER_SECOND
+
+    @property
+    def mono(self) -> float:
+        """Monotonic time in seconds."""
+        return self.mono_ns / NANOS_PER_SECOND
+
+    @property
+    def datetime(self) -> datetime:
+        """Wall time as an aware `datetime` in UTC (microsecond precision)."""
+        seconds, nanos = divmod(self.wall_ns, NANOS_PER_SECOND)
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=seconds, microseconds=nanos // 1_000
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Instant(wall={self.datetime.isoformat()}, "
+            f"mono={format_seconds(self.mono_ns)})"
+        )

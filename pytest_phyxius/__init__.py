@@ -1,0 +1,11 @@
+"""The pytest plugin of Phyxius.
+
+pytest loads `pytest_phyxius.plugin` through the ``pytest11`` entry point, so
+installing ``phyxius[pytest]`` is all a project needs. This package re-exports
+what a test may want to name in a type annotation.
+"""
+
+from pytest_phyxius._callback_errors import CallbackErrors
+from pytest_phyxius._settings import Settings
+
+__all__ = ["CallbackErrors", "Settings"]
