@@ -19,6 +19,10 @@ from phyxius.clock import ControlledClock, VirtualTimeEventLoop
 from pytest_phyxius._callback_errors import CallbackErrors, CollectingHandler
 from pytest_phyxius._settings import INI_OPTIONS, MARKER_KEYS, Settings, settings_for
 
+# The fixtures of each primitive live in their own private module; importing
+# them here is what registers them with pytest. Keep this list and __all__ in
+# step.
+
 __all__ = [
     "callback_errors",
     "controlled_clock",
