@@ -23,10 +23,16 @@ from phyxius.clock._controlled import (
     PendingTimer,
     create_controlled_clock,
 )
+from phyxius.clock._deadlock import BlockedTask, DeadlockError
+from phyxius.clock._freeze import (
+    FREEZE_BACKENDS,
+    FreezeBackend,
+    FreezeBackendMissingError,
+    WallTimeFreeze,
+)
 from phyxius.clock._loop import (
     DEFAULT_IO_GRACE,
-    DeadlockError,
-    ReadyQueue,
+    ReadyScheduler,
     VirtualTimeEventLoop,
     run,
 )
@@ -44,6 +50,8 @@ __all__ = [
     "DEFAULT_IO_GRACE",
     "DEFAULT_START",
     "FOREIGN_LOOP_YIELDS",
+    "FREEZE_BACKENDS",
+    "BlockedTask",
     "Clock",
     "ClockError",
     "ClockTimeoutError",
@@ -52,14 +60,17 @@ __all__ = [
     "ControlledTimer",
     "DeadlineResult",
     "DeadlockError",
+    "FreezeBackend",
+    "FreezeBackendMissingError",
     "Handle",
     "PendingTimer",
-    "ReadyQueue",
+    "ReadyScheduler",
     "SystemClock",
     "SystemInterval",
     "SystemTimer",
     "Timeout",
     "VirtualTimeEventLoop",
+    "WallTimeFreeze",
     "create_controlled_clock",
     "create_system_clock",
     "default_clock",
