@@ -72,6 +72,22 @@ class CollectingHandler(logging.Handler):
         self._errors = errors
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Keep the record when it carries a Phyxius callback error."""
-        if getattr(record, CALLBACK_ERROR_ATTRIBUTE, None) is not None:
+        """Keep the record when it carries a Phyxius callback error.
+
+        When pytest runs inside pytest in one process (``pytester.runpytest``),
+        the outer test's handler and the inner test's both sit on the
+        ``phyxius`` logger; the error belongs to the inner test, whose handler
+        was added last, so only that one keeps it.
+        """
+        if getattr(record, CALLBACK_ERROR_ATTRIBUTE, None) is None:
+            return
+        innermost = next(
+            (
+                handler
+                for handler in reversed(logging.getLogger("phyxius").handlers)
+                if isinstance(handler, CollectingHandler)
+            ),
+            self,
+        )
+        if innermost is self:
             self._errors._add(record)

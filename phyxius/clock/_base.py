@@ -17,7 +17,13 @@ from typing import Protocol, final, runtime_checkable
 
 from phyxius._errors import InvalidArgumentError, PhyxiusError
 from phyxius._events import report_callback_error
-from phyxius._time import Duration, Instant, WallTime, format_seconds
+from phyxius._time import (
+    Duration,
+    Instant,
+    WallTime,
+    format_seconds,
+    to_nanoseconds,
+)
 
 __all__ = [
     "Clock",
@@ -27,6 +33,7 @@ __all__ = [
     "Handle",
     "Timeout",
     "invoke_callback",
+    "reject_coroutine_result",
     "require_callable",
 ]
 
@@ -190,7 +197,10 @@ class Timeout:
                 "this timeout was already entered; call clock.timeout() again "
                 "for every block"
             )
-        task = asyncio.current_task()
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            task = None
         if task is None:
             raise ClockError("clock.timeout() must be used inside an asyncio task")
 
@@ -217,7 +227,7 @@ class Timeout:
             ours_only = self._task.uncancel() <= self._cancelling
             if ours_only and exc_type is asyncio.CancelledError:
                 raise ClockTimeoutError(
-                    f"block did not finish within {self._delay!r} seconds "
+                    f"block did not finish within {_describe_delay(self._delay)} "
                     "on its clock; allow more time or make the work faster"
                 ) from exc
         else:
@@ -231,7 +241,12 @@ class Timeout:
         self._state = _TimeoutState.EXPIRING
 
     def __repr__(self) -> str:
-        return f"<Timeout {self._state.value} delay={self._delay!r}>"
+        return f"<Timeout {self._state.value} delay={_describe_delay(self._delay)}>"
+
+
+def _describe_delay(delay: Duration) -> str:
+    # The clock validated the delay before building the Timeout.
+    return format_seconds(to_nanoseconds(delay, name="duration"))
 
 
 def invoke_callback(
@@ -251,6 +266,17 @@ def invoke_callback(
     except Exception as error:
         report_callback_error(emit, "clock.error", clock, callback, error)
         return
+    if result is not None:
+        reject_coroutine_result(clock, emit, callback, result)
+
+
+def reject_coroutine_result(
+    clock: Clock,
+    emit: Callable[..., object] | None,
+    callback: Callable[..., object],
+    result: object,
+) -> None:
+    """Report a timer callback that returned a coroutine nothing will await."""
     if asyncio.iscoroutine(result):
         result.close()
         report_callback_error(

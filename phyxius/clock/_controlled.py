@@ -17,13 +17,18 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, final
 
 from phyxius._errors import InvalidArgumentError
-from phyxius._events import Emit, describe_callable, emit_event
+from phyxius._events import (
+    Emit,
+    describe_callable,
+    emit_event,
+    report_callback_error,
+)
 from phyxius._time import (
     Duration,
     Instant,
@@ -37,10 +42,12 @@ from phyxius.clock._base import (
     DeadlineResult,
     Timeout,
     invoke_callback,
+    reject_coroutine_result,
     require_callable,
 )
 
 if TYPE_CHECKING:
+    from phyxius.clock._freeze import WallTimeFreeze
     from phyxius.clock._loop import VirtualTimeEventLoop
 
 __all__ = [
@@ -109,7 +116,19 @@ class ControlledTimer:
 
     def _fire(self) -> None:
         self._fired = True
-        invoke_callback(self._clock, self._clock._emit, self._callback, self._args)
+        # invoke_callback inlined for the common case: no error, no result.
+        try:
+            result = self._callback(*self._args)
+        except Exception as error:
+            clock = self._clock
+            report_callback_error(
+                clock._emit, "clock.error", clock, self._callback, error
+            )
+            return
+        if result is not None:
+            reject_coroutine_result(
+                self._clock, self._clock._emit, self._callback, result
+            )
 
     def __repr__(self) -> str:
         state = (
@@ -211,10 +230,19 @@ class PendingTimer:
     """When it will fire (wall time as the clock reads it now)."""
 
     callback: str
-    """The callback's qualified name."""
+    """The qualified name of the callback that will run (for an interval, the
+    interval's callback; for a sleep or a loop timer, what it will wake)."""
+
+    kind: str = "timer"
+    """What scheduled it: ``"timer"`` (`call_later`), ``"interval"``,
+    ``"sleep"``, ``"deadline"``, ``"timeout"`` or ``"loop"`` (a timer of an
+    attached `VirtualTimeEventLoop`, such as a plain ``asyncio.sleep``)."""
 
 
 _HeapItem = ControlledTimer | asyncio.TimerHandle
+
+_heappush = heapq.heappush
+_heappop = heapq.heappop
 _HeapEntry = tuple[int, int, _HeapItem]
 
 
@@ -274,9 +302,15 @@ class ControlledClock:
         self, delay: Duration, callback: Callable[..., object], *args: object
     ) -> ControlledTimer:
         """Call ``callback(*args)`` once, when the clock has moved ``delay`` on."""
+        # The hot path of every test that schedules many timers: the push is
+        # inlined rather than going through _schedule_at.
         delay_ns = to_nanoseconds(delay, name="delay")
-        require_callable(callback)
-        return self._schedule_at(self._mono_ns + delay_ns, callback, args, public=True)
+        if not callable(callback):
+            # Typed callers never get here; untyped ones get a clear error.
+            require_callable(callback)  # type: ignore[unreachable]
+        timer = ControlledTimer(self, callback, args, True)
+        _heappush(self._heap, (self._mono_ns + delay_ns, next(self._sequence), timer))
+        return timer
 
     def interval(
         self, every: Duration, callback: Callable[..., object], *args: object
@@ -362,6 +396,10 @@ class ControlledClock:
             finally:
                 self._deadline_waiters.discard(waiter)
                 timer.cancel()
+            if fired_at.wall_ns < target_ns:
+                # Woken by a backward wall jump: time may have moved on since
+                # the jump, so wait from the current reading, not the jump's.
+                fired_at = self.now()
 
         result = DeadlineResult(
             target_ns, fired_at, fired_at.wall_ns - target_ns, tolerance_ns
@@ -444,6 +482,26 @@ class ControlledClock:
             if not waiter.done():
                 waiter.set_result(now)
 
+    # -- wall time for code that reads it directly ----------------------------
+
+    def freeze_wall_time(
+        self, *, backend: str = "freezegun", ignore: Iterable[str] = ()
+    ) -> WallTimeFreeze:
+        """Make ``datetime.now()``, ``time.time()`` and friends read this clock.
+
+        Returns a context manager: inside ``with clock.freeze_wall_time():``,
+        ``datetime.now()``, ``datetime.now(tz)``, ``datetime.utcnow()``,
+        ``date.today()``, ``time.time()``, ``time.time_ns()``,
+        ``time.localtime()`` and ``time.gmtime()`` return this clock's wall
+        time, in every thread, following every advance and `jump_wall`.
+        ``backend`` is ``"freezegun"`` (default) or ``"time-machine"``;
+        ``ignore`` adds module-name prefixes whose calls keep real time
+        (freezegun only). See `phyxius.clock.WallTimeFreeze`.
+        """
+        from phyxius.clock._freeze import WallTimeFreeze
+
+        return WallTimeFreeze(self, backend=backend, ignore=ignore)
+
     # -- inspecting -----------------------------------------------------------
 
     def pending(self) -> list[PendingTimer]:
@@ -451,7 +509,7 @@ class ControlledClock:
         offset = self._start_wall_ns + self._wall_offset_ns
         return [
             PendingTimer(
-                Instant(mono_ns=due, wall_ns=offset + due), _describe_item(item)
+                Instant(mono_ns=due, wall_ns=offset + due), *_describe_item(item)
             )
             for due, _, item in sorted(self._heap)
             if not item._cancelled
@@ -480,11 +538,11 @@ class ControlledClock:
         public: bool,
     ) -> ControlledTimer:
         timer = ControlledTimer(self, callback, args, public)
-        heapq.heappush(self._heap, (due_ns, next(self._sequence), timer))
+        _heappush(self._heap, (due_ns, next(self._sequence), timer))
         return timer
 
     def _schedule_loop_handle(self, due_ns: int, handle: asyncio.TimerHandle) -> None:
-        heapq.heappush(self._heap, (due_ns, next(self._sequence), handle))
+        _heappush(self._heap, (due_ns, next(self._sequence), handle))
 
     def _note_cancelled(self) -> None:
         self._cancelled_count += 1
@@ -496,8 +554,10 @@ class ControlledClock:
             for _, _, item in heap:
                 if item._cancelled and isinstance(item, asyncio.TimerHandle):
                     item._scheduled = False  # type: ignore[attr-defined]
-            self._heap = [entry for entry in heap if not entry[2]._cancelled]
-            heapq.heapify(self._heap)
+            # In place: an advance in progress holds this very list, and a
+            # callback may have cancelled the timers that trigger this.
+            heap[:] = [entry for entry in heap if not entry[2]._cancelled]
+            heapq.heapify(heap)
             self._cancelled_count = 0
 
     def _next_due_ns(self) -> int | None:
@@ -507,7 +567,7 @@ class ControlledClock:
         return heap[0][0] if heap else None
 
     def _drop_head(self) -> None:
-        _, _, item = heapq.heappop(self._heap)
+        _, _, item = _heappop(self._heap)
         self._cancelled_count -= 1
         if isinstance(item, asyncio.TimerHandle):
             item._scheduled = False  # type: ignore[attr-defined]
@@ -517,7 +577,7 @@ class ControlledClock:
         heap = self._heap
         now = self._mono_ns
         while heap and heap[0][0] <= now:
-            _, _, item = heapq.heappop(heap)
+            _, _, item = _heappop(heap)
             if item._cancelled:
                 self._cancelled_count -= 1
                 continue
@@ -542,15 +602,36 @@ class ControlledClock:
         start_ns = self._mono_ns
         self._advancing = True
         try:
+            # The hot loop of every advance: names are local and a timer's
+            # callback is called here rather than through ControlledTimer._fire.
             heap = self._heap
+            pop = _heappop
+            timer_type = ControlledTimer
+            # Only this loop moves time while it runs (a nested advance is
+            # refused above), so "now" can live in a local.
+            now_ns = self._mono_ns
             while heap and heap[0][0] <= target_ns:
-                due_ns, _, item = heapq.heappop(heap)
+                due_ns, _, item = pop(heap)
                 if item._cancelled:
                     self._cancelled_count -= 1
                     continue
-                if due_ns > self._mono_ns:
-                    self._mono_ns = due_ns
-                self._dispatch(item)
+                if due_ns > now_ns:
+                    self._mono_ns = now_ns = due_ns
+                if type(item) is not timer_type:
+                    self._dispatch(item)
+                    continue
+                item._fired = True
+                try:
+                    result = item._callback(*item._args)
+                except Exception as error:
+                    report_callback_error(
+                        self._emit, "clock.error", self, item._callback, error
+                    )
+                else:
+                    if result is not None:
+                        reject_coroutine_result(
+                            self, self._emit, item._callback, result
+                        )
             self._mono_ns = target_ns
         finally:
             self._advancing = False
@@ -673,7 +754,18 @@ def _signed_nanoseconds(value: object, *, name: str) -> int:
     return to_nanoseconds(value, name=name)
 
 
-def _describe_item(item: _HeapItem) -> str:
-    if isinstance(item, ControlledTimer):
-        return describe_callable(item._callback)
-    return describe_callable(item._callback)  # type: ignore[attr-defined]
+def _describe_item(item: _HeapItem) -> tuple[str, str]:
+    """Name what a heap entry will run, and what kind of wait scheduled it."""
+    if not isinstance(item, ControlledTimer):
+        return describe_callable(item._callback), "loop"  # type: ignore[attr-defined]
+    callback = item._callback
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, ControlledInterval):
+        return describe_callable(owner._callback), "interval"
+    if isinstance(owner, Timeout):
+        return describe_callable(callback), "timeout"
+    if callback is _resolve:
+        return "sleep", "sleep"
+    if getattr(callback, "__func__", None) is ControlledClock._resolve_with_now:
+        return "deadline", "deadline"
+    return describe_callable(callback), "timer"

@@ -1,0 +1,1 @@
+"""Example systems built on Phyxius, each with its own test suite."""

@@ -1,0 +1,1 @@
+"""Tests of the auction example, on the Phyxius pytest plugin."""
