@@ -32,8 +32,9 @@ NANOS_PER_SECOND = 1_000_000_000
 Duration: TypeAlias = int | float | timedelta
 """A length of time: seconds as `int` or `float`, or a `datetime.timedelta`."""
 
-WallTime: TypeAlias = int | float | datetime
-"""A point in wall time: epoch seconds, or an aware `datetime`."""
+WallTime: TypeAlias = "int | float | datetime | Instant"
+"""A point in wall time: epoch seconds, an aware `datetime`, or an `Instant`
+(its wall time, exact to the nanosecond)."""
 
 
 # Below this many nanoseconds (about 2.4 hours) a float product `x * 1e9` is
@@ -125,12 +126,14 @@ def exact_float_nanoseconds(value: float) -> int:
 
 
 def wall_to_nanoseconds(value: object, *, name: str = "wall") -> int:
-    """Convert a wall-clock time (epoch seconds or an aware `datetime`) to epoch ns.
+    """Convert a wall time (epoch seconds, aware `datetime`, `Instant`) to epoch ns.
 
     Raises:
         InvalidArgumentError: the value is NaN, infinite, a naive `datetime` or
             neither a number nor a `datetime`.
     """
+    if isinstance(value, Instant):
+        return value.wall_ns
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidArgumentError(

@@ -5,7 +5,9 @@ installing ``phyxius[pytest]`` is all a project needs. This package re-exports
 what a test may want to name in a type annotation.
 """
 
+from pytest_phyxius._atom_fixtures import AtomFactory
 from pytest_phyxius._callback_errors import CallbackErrors
+from pytest_phyxius._process_fixtures import SupervisorFixture
 from pytest_phyxius._settings import Settings
 
-__all__ = ["CallbackErrors", "Settings"]
+__all__ = ["AtomFactory", "CallbackErrors", "Settings", "SupervisorFixture"]

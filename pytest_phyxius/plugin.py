@@ -8,26 +8,66 @@ fixture run on a `VirtualTimeEventLoop` driven by that test's
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 
 import pytest
 
-from phyxius.clock import ControlledClock, VirtualTimeEventLoop
+from phyxius._time import Instant
+from phyxius.clock import ControlledClock
 from pytest_phyxius._callback_errors import CallbackErrors, CollectingHandler
-from pytest_phyxius._settings import INI_OPTIONS, MARKER_KEYS, Settings, settings_for
+from pytest_phyxius._settings import (
+    INI_OPTIONS,
+    MARKER_KEYS,
+    Settings,
+    parse_start,
+    settings_for,
+)
+from pytest_phyxius._virtual_time import (
+    phyxius_frozen_wall_time,
+    phyxius_runner,
+    pytest_collection_modifyitems_virtual_time,
+    pytest_configure_virtual_time,
+    pytest_fixture_setup,
+    pytest_pyfunc_call,
+    pytest_runtest_setup_virtual_time,
+)
 
+# isort: split
 # The fixtures of each primitive live in their own private module; importing
 # them here is what registers them with pytest. Keep this list and __all__ in
 # step.
+from pytest_phyxius._atom_fixtures import atom
+from pytest_phyxius._journal_fixtures import journal, journal_factory
+from pytest_phyxius._process_fixtures import supervisor
+from pytest_phyxius._report import pytest_runtest_makereport
+from pytest_phyxius.snapshot import (
+    journal_snapshot,
+    pytest_addhooks_snapshot,
+    pytest_addoption_snapshot,
+    pytest_configure_snapshot,
+)
 
 __all__ = [
+    "atom",
     "callback_errors",
     "controlled_clock",
+    "journal",
+    "journal_factory",
+    "journal_snapshot",
+    "phyxius_frozen_wall_time",
     "phyxius_runner",
     "phyxius_settings",
+    "pytest_addhooks_snapshot",
+    "pytest_addoption_snapshot",
+    "pytest_collection_modifyitems_virtual_time",
+    "pytest_configure_snapshot",
+    "pytest_configure_virtual_time",
+    "pytest_fixture_setup",
+    "pytest_pyfunc_call",
+    "pytest_runtest_makereport",
+    "pytest_runtest_setup_virtual_time",
+    "supervisor",
 ]
 
 _callback_errors_key = pytest.StashKey[CallbackErrors]()
@@ -58,6 +98,37 @@ def pytest_configure(config: pytest.Config) -> None:
         "seed for ids and scheduling).",
     )
 
+    # A bad ini value is a usage error of the whole run, reported once and
+    # before any test starts, rather than as an error of every test.
+    ini_start = config.getini("phyxius_start")
+    if ini_start:
+        parse_start(ini_start, source="phyxius_start")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(
+    collector: pytest.Module | pytest.Class, name: str, obj: object
+) -> Generator[None, object, object]:
+    """Check the ``phyxius`` marker of every test as it is collected.
+
+    A bad marker is a collection error of its module, naming the test and the
+    value, as pytest reports an unknown marker under ``--strict-markers``; the
+    run stops before any test runs, with or without pytest-xdist (whose
+    workers cannot report a usage error raised later).
+    """
+    result = yield
+    collected = result if isinstance(result, list) else [result]
+    for item in collected:
+        if isinstance(item, pytest.Function) and item.get_closest_marker("phyxius"):
+            try:
+                settings_for(item)
+            except pytest.UsageError as error:
+                problem = str(error)
+            else:
+                continue
+            pytest.fail(problem, pytrace=False)
+    return result
+
 
 # -- fixtures -------------------------------------------------------------------
 
@@ -76,27 +147,8 @@ def controlled_clock(phyxius_settings: Settings) -> ControlledClock:
     ``@pytest.mark.phyxius(start=...)`` or the ``phyxius_start`` ini option)
     with monotonic time 0, and stays usable through the test's teardown.
     """
-    return ControlledClock(phyxius_settings.start_wall_ns / 1_000_000_000)
-
-
-@pytest.fixture
-def phyxius_runner(
-    controlled_clock: ControlledClock, phyxius_settings: Settings
-) -> Iterator[asyncio.Runner]:
-    """The `asyncio.Runner` whose virtual-time loop runs this test's coroutines.
-
-    Fixtures that must run async code on the test's loop (for example to shut
-    processes down at teardown) request it; it is closed after them.
-    """
-    runner = asyncio.Runner(
-        loop_factory=lambda: VirtualTimeEventLoop(
-            controlled_clock,
-            autojump=phyxius_settings.autojump,
-            io_grace=phyxius_settings.io_grace,
-        )
-    )
-    with runner:
-        yield runner
+    # An Instant carries the start exactly; epoch seconds as a float would not.
+    return ControlledClock(Instant(mono_ns=0, wall_ns=phyxius_settings.start_wall_ns))
 
 
 @pytest.fixture
@@ -108,26 +160,6 @@ def callback_errors(request: pytest.FixtureRequest) -> CallbackErrors:
     """
     errors: CallbackErrors = request.node.stash[_callback_errors_key]
     return errors
-
-
-# -- running async tests on virtual time --------------------------------------
-
-
-def _uses_phyxius(item: pytest.Function) -> bool:
-    return "controlled_clock" in item.fixturenames
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run ``async def`` tests that use Phyxius fixtures on the virtual-time loop."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj) or not _uses_phyxius(pyfuncitem):
-        return None
-    runner: asyncio.Runner = pyfuncitem._request.getfixturevalue("phyxius_runner")
-    arguments = {
-        name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames
-    }
-    runner.run(pyfuncitem.obj(**arguments))
-    return True
 
 
 # -- failing tests for callback errors ----------------------------------------
