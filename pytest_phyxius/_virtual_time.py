@@ -43,6 +43,7 @@ from pytest_phyxius._settings import (
     parse_io_grace,
     settings_for,
 )
+from pytest_phyxius._simulation import scheduler_for
 
 __all__ = [
     "phyxius_frozen_wall_time",
@@ -73,7 +74,9 @@ def uses_phyxius(node: object) -> bool:
 
 @pytest.fixture
 def phyxius_runner(
-    controlled_clock: ControlledClock, phyxius_settings: Settings
+    controlled_clock: ControlledClock,
+    phyxius_settings: Settings,
+    request: pytest.FixtureRequest,
 ) -> Iterator[asyncio.Runner]:
     """The `asyncio.Runner` whose virtual-time loop runs this test's coroutines.
 
@@ -81,13 +84,17 @@ def phyxius_runner(
     on it; a fixture that must run async code on the test's loop (for
     example to stop processes at teardown) requests it and is torn down
     before it. While it is open its loop is also the thread's current event
-    loop, for synchronous code that calls ``asyncio.get_event_loop()``.
+    loop, for synchronous code that calls ``asyncio.get_event_loop()``. With
+    a seed (see ``pytest_phyxius._simulation``) the loop has a seeded
+    scheduler.
     """
+    scheduler = scheduler_for(request.node)
     runner = asyncio.Runner(
         loop_factory=lambda: VirtualTimeEventLoop(
             controlled_clock,
             autojump=phyxius_settings.autojump,
             io_grace=phyxius_settings.io_grace,
+            scheduler=scheduler,
         )
     )
     with runner:

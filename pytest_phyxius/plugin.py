@@ -41,6 +41,18 @@ from pytest_phyxius._atom_fixtures import atom
 from pytest_phyxius._journal_fixtures import journal, journal_factory
 from pytest_phyxius._process_fixtures import supervisor
 from pytest_phyxius._report import pytest_runtest_makereport
+from pytest_phyxius._simulation import (
+    phyxius_run,
+    pytest_addoption_simulation,
+    pytest_configure_simulation,
+    pytest_generate_tests_simulation,
+    pytest_pyfunc_call_simulation,
+    pytest_report_header_simulation,
+    pytest_runtest_makereport_simulation,
+    pytest_terminal_summary_simulation,
+    settings_with_run_seed,
+    simulation,
+)
 from pytest_phyxius.snapshot import (
     journal_snapshot,
     pytest_addhooks_snapshot,
@@ -56,17 +68,26 @@ __all__ = [
     "journal_factory",
     "journal_snapshot",
     "phyxius_frozen_wall_time",
+    "phyxius_run",
     "phyxius_runner",
     "phyxius_settings",
     "pytest_addhooks_snapshot",
+    "pytest_addoption_simulation",
     "pytest_addoption_snapshot",
     "pytest_collection_modifyitems_virtual_time",
+    "pytest_configure_simulation",
     "pytest_configure_snapshot",
     "pytest_configure_virtual_time",
     "pytest_fixture_setup",
+    "pytest_generate_tests_simulation",
     "pytest_pyfunc_call",
+    "pytest_pyfunc_call_simulation",
+    "pytest_report_header_simulation",
     "pytest_runtest_makereport",
+    "pytest_runtest_makereport_simulation",
     "pytest_runtest_setup_virtual_time",
+    "pytest_terminal_summary_simulation",
+    "simulation",
     "supervisor",
 ]
 
@@ -135,8 +156,11 @@ def pytest_pycollect_makeitem(
 
 @pytest.fixture
 def phyxius_settings(request: pytest.FixtureRequest) -> Settings:
-    """The test's Phyxius settings: its ``phyxius`` marker over the ini options."""
-    return settings_for(request.node)
+    """The test's Phyxius settings: its ``phyxius`` marker over the ini options.
+
+    Under ``--phyxius-seed`` or ``--phyxius-runs`` the seed is the run's.
+    """
+    return settings_with_run_seed(settings_for(request.node), request.node)
 
 
 @pytest.fixture

@@ -31,6 +31,11 @@ from phyxius.process._errors import (
     ProcessUsageError,
     SupervisorFailedError,
 )
+from phyxius.process._intercept import (
+    Delivery,
+    Interceptor,
+    current_process,
+)
 from phyxius.process._lifecycle import JournalLike
 from phyxius.process._ref import DEFAULT_ASK_TIMEOUT, ProcessRef
 from phyxius.process._spec import (
@@ -49,6 +54,8 @@ __all__ = [
     "DEFAULT_SHUTDOWN",
     "AskTimeoutError",
     "Backoff",
+    "Delivery",
+    "Interceptor",
     "JournalLike",
     "MailboxFullError",
     "MailboxPolicy",
@@ -70,4 +77,5 @@ __all__ = [
     "SupervisorStatus",
     "Tools",
     "create_supervisor",
+    "current_process",
 ]

@@ -35,6 +35,7 @@ from phyxius.process._errors import (
     ProcessCrashedError,
     ProcessStoppedError,
 )
+from phyxius.process._intercept import CURRENT_PROCESS
 from phyxius.process._lifecycle import (
     describe_error,
     describe_message,
@@ -155,10 +156,12 @@ class _Process(Mailbox):
         started: asyncio.Future[Exit | None] = loop.create_future()
         tools = Tools(self)
         self.tools = tools
+        context = self.context.copy()
+        context.run(CURRENT_PROCESS.set, self.name)
         self.task = loop.create_task(
             self._run(tools, started),
             name=f"phyxius.process:{self.name}#{self.incarnation}",
-            context=self.context.copy(),
+            context=context,
         )
         return await started
 
@@ -229,6 +232,7 @@ class _Process(Mailbox):
         stateful = behaviour.stateful
         takes_tools = behaviour.takes_tools
         is_async = behaviour.handle_is_async
+        interceptor = self.supervisor._interceptor
         loop = asyncio.get_running_loop()
         budget = _FAIRNESS
         result: Any = None
@@ -245,6 +249,8 @@ class _Process(Mailbox):
             message, reply = mailbox.popleft()
             self.current = reply
             try:
+                if interceptor is not None:
+                    interceptor.on_handle(self.name, message, "before")
                 if stateful:
                     # Keep the old state until the handler has succeeded: a
                     # crash hands the last good state to on_stop.
@@ -256,6 +262,8 @@ class _Process(Mailbox):
                     result = handle(message, tools) if takes_tools else handle(message)
                     if is_async or type(result) is CoroutineType:
                         result = await result
+                if interceptor is not None:
+                    interceptor.on_handle(self.name, message, "after")
             except Exception as error:
                 return self._crash(error, message, reply, during="handle"), state
 

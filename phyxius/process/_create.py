@@ -8,6 +8,7 @@ from phyxius._errors import InvalidArgumentError
 from phyxius._events import Emit
 from phyxius._time import Duration, to_nanoseconds
 from phyxius.clock import Clock, default_clock
+from phyxius.process._intercept import Interceptor
 from phyxius.process._lifecycle import JournalLike, Lifecycle
 from phyxius.process._spec import (
     STRATEGIES,
@@ -35,6 +36,7 @@ def create_supervisor(
     seed: int | None = None,
     name: str = "root",
     shutdown: Duration = DEFAULT_SHUTDOWN,
+    interceptor: Interceptor | None = None,
 ) -> Supervisor:
     """Create the root supervisor of a supervision tree.
 
@@ -46,6 +48,9 @@ def create_supervisor(
     and the supervisor gives up. ``backoff`` (a `Backoff`, or None to restart
     at once) spaces restarts; its jitter comes from a generator seeded with
     ``seed``. ``shutdown`` is the default time a child gets to stop.
+    ``interceptor`` (an `Interceptor`, default None) is consulted on every
+    delivery and around every handler call in the whole tree; it is how
+    `phyxius.testing` injects faults.
     """
     chosen_clock = default_clock() if clock is None else clock
     if not isinstance(chosen_clock, Clock):
@@ -78,6 +83,14 @@ def create_supervisor(
             "pass a non-empty str"
         )
     to_nanoseconds(shutdown, name="shutdown")
+    if interceptor is not None and not (
+        callable(getattr(interceptor, "on_send", None))
+        and callable(getattr(interceptor, "on_handle", None))
+    ):
+        raise InvalidArgumentError(
+            f"interceptor={interceptor!r} (type={type(interceptor).__name__}) has "
+            "no on_send() and on_handle(); pass an Interceptor or None"
+        )
 
     supervisor = Supervisor(
         clock=chosen_clock,
@@ -95,4 +108,5 @@ def create_supervisor(
         registry=None,
     )
     supervisor._registry[name] = supervisor
+    supervisor._interceptor = interceptor
     return supervisor

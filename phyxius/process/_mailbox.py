@@ -40,6 +40,22 @@ class Mailbox:
         # False once the process stops for good: new messages are refused.
         self.accepting = True
 
+    def enqueue_send(self, message: object) -> bool:
+        """Queue a send; return whether it was accepted (see `ProcessRef.send`).
+
+        `ProcessRef.send` inlines these steps on its hot path; this is the
+        same delivery for an `Interceptor`'s ``deliver``.
+        """
+        if not self.accepting:
+            self.dead_letter(message, "not_running")
+            return False
+        mailbox = self.mailbox
+        if len(mailbox) >= self.max_inbox:
+            return self.overflow(message, None)
+        mailbox.append((message, None))
+        self.wake()
+        return True
+
     def enqueue_ask(self, message: object, reply: asyncio.Future[Any]) -> None:
         """Queue an ask, or raise at once when the process cannot take it."""
         if not self.accepting:

@@ -10,6 +10,7 @@ from phyxius._errors import InvalidArgumentError
 from phyxius._time import NANOS_PER_SECOND, Duration, to_nanoseconds
 from phyxius.clock import Handle, SystemClock
 from phyxius.process._errors import AskTimeoutError
+from phyxius.process._intercept import intercept_ask, intercept_send
 from phyxius.process._lifecycle import describe_message
 from phyxius.process._status import ProcessStatus
 
@@ -71,6 +72,9 @@ class ProcessRef:
         instead, and the new one is accepted.
         """
         cell = self._cell
+        interceptor = cell.supervisor._interceptor
+        if interceptor is not None:
+            return intercept_send(interceptor, cell, message)
         if cell.accepting:
             mailbox = cell.mailbox
             if len(mailbox) < cell.max_inbox:
@@ -112,7 +116,11 @@ class ProcessRef:
         cell = self._cell
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Any] = loop.create_future()
-        cell.enqueue_ask(message, reply)
+        interceptor = cell.supervisor._interceptor
+        if interceptor is None:
+            cell.enqueue_ask(message, reply)
+        else:
+            intercept_ask(interceptor, cell, message, reply)
         if timeout is not None:
             clock = cell.supervisor.clock
             timer: Handle | asyncio.TimerHandle

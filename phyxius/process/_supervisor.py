@@ -37,6 +37,7 @@ from phyxius.process._errors import (
     ProcessUsageError,
     SupervisorFailedError,
 )
+from phyxius.process._intercept import Interceptor
 from phyxius.process._lifecycle import (
     LOGGER,
     JournalLike,
@@ -117,6 +118,10 @@ class Supervisor:
         self._random = random
         self._name = name
         self._parent = parent
+        # Set on the root by create_supervisor; inherited by every nested one.
+        self._interceptor: Interceptor | None = (
+            None if parent is None else parent._interceptor
+        )
 
         # As a child of `parent`, the same fields a process child has.
         self.restart: RestartType = restart

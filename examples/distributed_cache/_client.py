@@ -1,0 +1,348 @@
+"""`CacheClient`: cache operations as effects, with timeouts, retries and request ids.
+
+Each operation is an `Effect`: building it checks the arguments and runs
+nothing; running it (``await cache.set(...).run_or_raise()``, or ``await
+cache.set(...)`` inside another effect) does the work, and can be done again.
+Timeouts and retry back-off always run on the cluster's clock, whichever
+clock the caller's effect runs on.
+
+The request id is read from the effect context (``request_id``), where the
+edge of the application puts it (``run_effect(..., context={"request_id":
+...})``); when there is none, the client makes one (``<client>-<n>``) and
+sets it, so everything below sees it. It travels in every message to the
+nodes and in the metadata of every journal entry, and a
+`phyxius.effect.ContextLogFilter` stamps it on the client's log records.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, final
+
+from examples.distributed_cache._records import (
+    CacheUnavailableError,
+    Delete,
+    Get,
+    Lookup,
+    MemberStatus,
+    Put,
+    Slot,
+    Stored,
+    Version,
+)
+from examples.distributed_cache._shared import LOGGER, Shared
+from phyxius import (
+    Duration,
+    EffectTimeoutError,
+    InvalidArgumentError,
+    RetryPolicy,
+    to_nanoseconds,
+)
+from phyxius.effect import Context, Effect, effect, gather, succeed
+from phyxius.process import (
+    MailboxFullError,
+    ProcessCrashedError,
+    ProcessStatus,
+)
+
+__all__ = ["RETRYABLE", "CacheClient", "default_retry"]
+
+RETRYABLE: Final = (ProcessCrashedError, EffectTimeoutError, MailboxFullError)
+"""Errors of one attempt on one replica that are worth another attempt."""
+
+
+def default_retry(client: str) -> RetryPolicy:
+    """The retry policy of a client called ``client`` when the cluster sets none.
+
+    Four attempts, waits of 50, 100 and 200 ms (capped at 400 ms) with half
+    jitter, from a generator seeded by the client's name: clients spread
+    their retries apart, and each one retries the same way on every run.
+    """
+    return RetryPolicy(
+        max_attempts=4,
+        base_delay=0.05,
+        max_delay=0.4,
+        jitter=0.5,
+        retry_on=RETRYABLE,
+        seed=zlib.crc32(client.encode()),
+    )
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How one replica answered one write: its reply, or the error that ended it."""
+
+    node: str
+    reply: Any
+    error: Exception | None
+
+
+@final
+class CacheClient:
+    """Reads and writes the cache; make one with `CacheCluster.client`.
+
+    `set`, `get`, `lookup` and `delete` return effects. Writes go to every
+    replica of the key at once (each replica with its own timeout and
+    retries) and succeed when at least one replica took them; reads ask one
+    replica, the live ones first, and fail over to the next.
+    """
+
+    __slots__ = ("_last_stamp", "_prepare", "_requests", "_retry", "_shared", "name")
+
+    def __init__(self, shared: Shared, name: str) -> None:
+        # Internal: use `CacheCluster.client`.
+        self._shared = shared
+        self.name = name
+        """The client's name: it breaks version ties and prefixes its request ids."""
+        self._retry = shared.settings.retry or default_retry(name)
+        self._last_stamp = 0
+        self._requests = itertools.count(1)
+        self._prepare = _preparer(shared)
+
+    # -- operations ------------------------------------------------------------------
+
+    def set(
+        self, key: str, value: Any, *, ttl: Duration | None = None
+    ) -> Effect[Stored]:
+        """Store ``value`` under ``key``, for ``ttl`` seconds (None: until replaced).
+
+        The value must suit the journal's codec (JSON by default); it is
+        stored as the codec reads it back (a tuple becomes a list), so a node
+        re-synced from the journal holds exactly what its peers hold.
+
+        Raises (when the effect runs):
+            CacheUnavailableError: no replica took the write.
+        Raises (at once):
+            InvalidArgumentError: a bad key or ttl; EncodeError: a value the
+                journal cannot store.
+        """
+        _check_key(key)
+        ttl_ns = None if ttl is None else _positive_ttl(ttl)
+        prepared = self._prepare(value)
+        return effect(lambda env: self._set(env.context, key, prepared, ttl_ns))
+
+    def lookup(self, key: str) -> Effect[Lookup]:
+        """Read ``key``: a `Lookup` saying whether it was found, and by which replica.
+
+        Raises (when the effect runs):
+            CacheUnavailableError: no replica answered.
+        """
+        _check_key(key)
+        return effect(lambda env: self._lookup(env.context, key))
+
+    def get(self, key: str, default: Any = None) -> Effect[Any]:
+        """Read ``key``: its value, or ``default`` when it is absent (see `lookup`)."""
+        return self.lookup(key).map(
+            lambda found: found.value if found.found else default
+        )
+
+    def delete(self, key: str) -> Effect[bool]:
+        """Delete ``key``; True when a replica still held a live value for it.
+
+        Raises (when the effect runs):
+            CacheUnavailableError: no replica took the delete.
+        """
+        _check_key(key)
+        return effect(lambda env: self._delete(env.context, key))
+
+    # -- the work ----------------------------------------------------------------------
+
+    async def _set(
+        self, context: Context, key: str, value: Any, ttl_ns: int | None
+    ) -> Stored:
+        request_id = self._request_id(context)
+        now = self._shared.clock.now()
+        version = self._next_version(now.wall_ns)
+        expires_at_ns = None if ttl_ns is None else now.mono_ns + ttl_ns
+        message = Put(key, value, version, expires_at_ns, request_id)
+
+        acked, missed, _ = await self._replicate("set", key, message)
+        self._shared.record(
+            "cache.set",
+            {
+                "key": key,
+                "value": value,
+                "version": version,
+                "expires_at_ns": expires_at_ns,
+                "acked": acked,
+                "missed": missed,
+            },
+            request_id,
+        )
+        LOGGER.info("set %r acked by %s", key, ", ".join(acked))
+        return Stored(key, version, expires_at_ns, tuple(acked), tuple(missed))
+
+    async def _delete(self, context: Context, key: str) -> bool:
+        request_id = self._request_id(context)
+        now = self._shared.clock.now()
+        version = self._next_version(now.wall_ns)
+        until_ns = now.mono_ns + self._shared.settings.tombstone_grace_ns
+        message = Delete(key, version, until_ns, request_id)
+
+        acked, missed, replies = await self._replicate("delete", key, message)
+        existed = any(replies)
+        self._shared.record(
+            "cache.deleted",
+            {
+                "key": key,
+                "version": version,
+                "existed": existed,
+                "tombstone_until_ns": until_ns,
+                "acked": acked,
+                "missed": missed,
+            },
+            request_id,
+        )
+        LOGGER.info("delete %r acked by %s", key, ", ".join(acked))
+        return existed
+
+    async def _lookup(self, context: Context, key: str) -> Lookup:
+        request_id = self._request_id(context)
+        message = Get(key, request_id)
+        order = self._read_order(key)
+
+        # Ask the first replica; on any failure, the next; retry the chain.
+        attempt = self._ask(order[0], message)
+        for node in order[1:]:
+            attempt = attempt.catch(functools.partial(self._failover, node, message))
+        try:
+            node, slot = await attempt.retry(self._retry).run_or_raise(
+                clock=self._shared.clock
+            )
+        except Exception as error:
+            raise CacheUnavailableError(
+                f"no replica of key {key!r} ({', '.join(order)}) answered the read "
+                f"(request {request_id}): {error}; check the cluster's membership"
+            ) from error
+
+        found = isinstance(slot, Slot)
+        lookup = Lookup(
+            key,
+            found,
+            slot.value if found else None,
+            slot.version if found else None,
+            slot.expires_at_ns if found else None,
+            node,
+        )
+        if self._shared.settings.journal_reads:
+            self._shared.record(
+                "cache.get",
+                {
+                    "key": key,
+                    "hit": found,
+                    "version": lookup.version,
+                    "served_by": node,
+                },
+                request_id,
+            )
+        LOGGER.info("get %r: %s from %s", key, "hit" if found else "miss", node)
+        return lookup
+
+    async def _replicate(
+        self, operation: str, key: str, message: Put | Delete
+    ) -> tuple[list[str], list[str], list[Any]]:
+        """Send ``message`` to every replica of ``key``; who took it, who did not."""
+        owners = self._shared.ring.owners(key)
+        outcomes = await gather(
+            [self._deliver(node, message) for node in owners]
+        ).run_or_raise(clock=self._shared.clock)
+        acked = [o.node for o in outcomes if o.error is None]
+        missed = [o for o in outcomes if o.error is not None]
+        if not acked:
+            reasons = "; ".join(f"{o.node}: {o.error}" for o in missed)
+            raise CacheUnavailableError(
+                f"no replica of key {key!r} took the {operation} (request "
+                f"{message.request_id}): {reasons}; nothing was journaled"
+            )
+
+        # The write is committed. A replica that missed it gets it as a send,
+        # which waits in its mailbox across a crash, unlike an ask.
+        for outcome in missed:
+            ref = self._shared.refs[outcome.node]
+            if ref.status not in (ProcessStatus.STOPPED, ProcessStatus.CRASHED):
+                ref.send(message)
+            LOGGER.warning(
+                "%s %r missed %s: %s", operation, key, outcome.node, outcome.error
+            )
+        replies = [o.reply for o in outcomes if o.error is None]
+        return acked, [o.node for o in missed], replies
+
+    def _deliver(self, node: str, message: Put | Delete) -> Effect[_Outcome]:
+        ref = self._shared.refs[node]
+        return (
+            effect(lambda env: ref.ask(message, timeout=None))
+            .timeout(self._shared.settings.request_timeout_ns / 1_000_000_000)
+            .retry(self._retry)
+            .map(lambda reply: _Outcome(node, reply, None))
+            .catch(lambda error: succeed(_Outcome(node, None, error)))
+        )
+
+    def _ask(self, node: str, message: Get) -> Effect[tuple[str, Any]]:
+        ref = self._shared.refs[node]
+        return (
+            effect(lambda env: ref.ask(message, timeout=None))
+            .timeout(self._shared.settings.request_timeout_ns / 1_000_000_000)
+            .map(lambda reply: (node, reply))
+        )
+
+    def _failover(
+        self, node: str, message: Get, error: Exception
+    ) -> Effect[tuple[str, Any]]:
+        LOGGER.warning("get %r failed over to %s: %s", message.key, node, error)
+        return self._ask(node, message)
+
+    def _read_order(self, key: str) -> list[str]:
+        """The replicas of ``key``: those that are up first, then in ring order."""
+        members = self._shared.membership.get()
+        owners = self._shared.ring.owners(key)
+        return sorted(owners, key=lambda node: members[node] != MemberStatus.UP)
+
+    # -- request ids and versions ----------------------------------------------------
+
+    def _request_id(self, context: Context) -> str:
+        request_id = context.get("request_id")
+        if request_id is None:
+            request_id = f"{self.name}-{next(self._requests)}"
+            context.set("request_id", request_id)
+        return str(request_id)
+
+    def _next_version(self, wall_ns: int) -> Version:
+        # A hybrid logical clock: the wall clock when it has moved on, one
+        # more than the last stamp when it has not (or went back).
+        stamp = max(self._last_stamp + 1, wall_ns)
+        self._last_stamp = stamp
+        return Version(stamp, self.name)
+
+    def __repr__(self) -> str:
+        return f"<CacheClient {self.name!r} of {self._shared.name!r}>"
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str) or not key:
+        raise InvalidArgumentError(
+            f"key={key!r} (type={type(key).__name__}) is not a cache key; pass a "
+            "non-empty str"
+        )
+
+
+def _positive_ttl(ttl: Duration) -> int:
+    ttl_ns = to_nanoseconds(ttl, name="ttl")
+    if ttl_ns == 0:
+        raise InvalidArgumentError(
+            f"ttl={ttl!r} is zero, so the value would expire as it is stored; pass "
+            "a positive number of seconds, or None to keep it until replaced"
+        )
+    return ttl_ns
+
+
+def _preparer(shared: Shared) -> Callable[[Any], Any]:
+    codec = shared.journal.codec
+    prepare = getattr(codec, "prepare", None)
+    if prepare is not None:
+        return lambda value: prepare(value, "value")
+    return lambda value: codec.decode(codec.encode(value))

@@ -1,0 +1,1 @@
+"""Tests of the distributed cache example, on the plugin's fixtures."""

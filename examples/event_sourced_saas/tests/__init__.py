@@ -1,0 +1,1 @@
+"""The event-sourced SaaS example's tests, on the Phyxius pytest plugin."""

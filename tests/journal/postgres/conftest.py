@@ -1,0 +1,83 @@
+"""Fixtures of the PostgreSQL store tests: the server, a fresh schema, workers.
+
+The server is the one at ``PHYXIUS_POSTGRES_DSN`` (default: 127.0.0.1:5432,
+database ``test``, user ``postgres``). Without one the tests skip, saying
+why - unless ``PHYXIUS_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which turns
+the skip into a failure, so CI never passes without having run them.
+
+Every test gets a schema of its own, ``phyxius_test_<random>``, dropped with
+everything in it when the test ends; its connections carry the schema's name
+as ``application_name``, so leftovers are found and ended first.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+import pytest
+
+from phyxius.journal import Journal
+from pytest_phyxius._journal_fixtures import JournalFactory
+from tests.journal.postgres._pg_harness import Postgres
+
+DSN_VARIABLE: Final = "PHYXIUS_POSTGRES_DSN"
+REQUIRE_VARIABLE: Final = "PHYXIUS_REQUIRE_POSTGRES"
+DEFAULT_DSN: Final = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail(
+            f"{reason}; {REQUIRE_VARIABLE}=1 requires the PostgreSQL tests to run",
+            pytrace=False,
+        )
+    pytest.skip(
+        f"{reason}; start one or set {DSN_VARIABLE} to run the PostgreSQL tests"
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The server's dsn; skips (or fails in CI) when there is no server."""
+    dsn = os.environ.get(DSN_VARIABLE, DEFAULT_DSN)
+    try:
+        import psycopg
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install 'phyxius[postgres]')")
+        raise  # unreachable: _unavailable raises
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else error
+        _unavailable(f"no PostgreSQL server reachable at {dsn!r} ({first})")
+    return dsn
+
+
+@pytest.fixture
+def pg(postgres_dsn: str, journal_factory: JournalFactory) -> Iterator[Postgres]:
+    """This test's schema on the server, with helpers; dropped afterwards."""
+    schema = f"phyxius_test_{uuid.uuid4().hex[:16]}"
+    harness = Postgres(postgres_dsn, schema, journal_factory)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+@pytest.fixture
+def make_journal(pg: Postgres) -> Callable[..., Journal]:
+    """``make_journal(name="default", **options)`` on this test's PostgresStore.
+
+    The shared behaviour suite of ``tests/journal`` takes this fixture; here
+    every journal it makes lives in PostgreSQL (one store per test).
+    """
+    store = pg.store()
+
+    def make(name: str = "default", **options: Any) -> Journal:
+        return pg.journal(name, store=store, **options)
+
+    return make

@@ -1,0 +1,265 @@
+"""Following a PostgreSQL journal: LISTEN/NOTIFY, late commits, dropped listeners.
+
+Stores here have no ``poll_interval`` unless a test says so: a follower that
+gets an entry written by another process was woken by a notification (or by
+the listener's catch-up after a reconnection), never by a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from phyxius.journal import Journal, PostgresStore, create_journal
+from tests.journal.postgres._pg_harness import PATIENCE, Follower, Postgres
+from tests.journal.postgres._pg_proxy import Proxy
+
+pytestmark = pytest.mark.postgres
+
+
+def follower_journal(store: PostgresStore, name: str = "default") -> Journal:
+    """A journal on the system clock, as a service would follow it."""
+    return create_journal(store, name=name)
+
+
+def in_order(entries: list[Any], count: int) -> list[int]:
+    return [entry.sequence for entry in entries[:count]]
+
+
+def test_follow_sees_entries_appended_by_another_process(pg: Postgres) -> None:
+    store = pg.store()
+    assert store.poll_interval is None
+    follower = Follower(follower_journal(store), count=20)
+    writer = pg.spawn("write", journal="default", prefix="remote", count=20)
+    pg.hold(pg.gate)
+    pg.release(pg.gate, waiting=1)
+
+    entries = follower.join()
+
+    written = writer.results()
+    assert [(entry.sequence, entry.id) for entry in entries] == [
+        (result["sequence"], result["id"]) for result in written
+    ]
+    assert in_order(entries, 20) == list(range(20))
+
+
+def test_a_writer_that_vanishes_right_after_its_append_still_wakes_followers(
+    pg: Postgres,
+) -> None:
+    store = pg.store()
+    journal = follower_journal(store)
+    journal.append("before")
+    follower = Follower(journal, count=2)
+    follower.wait_for(1)
+    pg.hold(pg.gate)
+    writer = pg.spawn("append_and_vanish", journal="default")
+    pg.release(pg.gate, waiting=1)
+
+    written = writer.results()
+    entries = follower.join()
+
+    assert [(entry.sequence, entry.id) for entry in entries[1:]] == [
+        (line["sequence"], line["id"]) for line in written
+    ]
+
+
+def test_an_append_stands_when_waking_followers_fails(
+    pg: Postgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = pg.journal()
+    journal.append("first")
+    pg.admin.execute("DROP FUNCTION phyxius_notify(bigint)")
+
+    second = journal.append("second")
+    third = journal.append("third")  # reads what happened to the last wake-up
+
+    assert (second.sequence, third.sequence) == (1, 2)
+    assert [entry.data for entry in journal.get_all()] == ["first", "second", "third"]
+    assert "a statement sent without waiting failed" in caplog.text
+    assert "phyxius_notify" in caplog.text
+
+
+def test_a_follower_in_another_process_sees_appends_made_here(pg: Postgres) -> None:
+    journal = pg.journal()
+    journal.append("before")
+    worker = pg.spawn("follow", journal="default", count=6)
+    assert worker.line() == {"following": True}
+    assert worker.line()["sequence"] == 0
+
+    appended = [journal.append({"n": n}) for n in range(5)]
+
+    seen = worker.results()
+    assert seen == [{"sequence": entry.sequence, "id": entry.id} for entry in appended]
+
+
+def test_a_reader_never_sees_an_entry_before_one_that_commits_earlier(
+    pg: Postgres,
+) -> None:
+    store = pg.store()
+    journal = pg.journal(store=store)
+    journal.append("first")
+    pg.trigger("slow", "IF NEW.id LIKE 'slow-%' THEN PERFORM pg_sleep(0.5); END IF;")
+    done = threading.Event()
+    reads: list[list[int]] = []
+
+    def append(prefix: str) -> None:
+        create_journal(store, name="default").append(prefix, id=f"{prefix}-1")
+
+    slow = threading.Thread(target=append, args=("slow",))
+    slow.start()
+    # The slow append holds the journal's head; the fast ones queue behind it.
+    pg.wait_until(
+        lambda: pg.value(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+            "AND wait_event = 'PgSleep'",
+            (pg.schema,),
+        ),
+        "the slow append to be inside its transaction",
+    )
+    fast = [threading.Thread(target=append, args=(f"fast{n}",)) for n in range(3)]
+    for thread in fast:
+        thread.start()
+
+    def watch() -> None:
+        while not done.is_set():
+            reads.append([entry.sequence for entry in journal.read(0)])
+
+    reader = threading.Thread(target=watch)
+    reader.start()
+    for thread in [slow, *fast]:
+        thread.join()
+    done.set()
+    reader.join()
+
+    # Every read was 0..k: a later entry never showed without the earlier ones.
+    assert reads
+    assert all(read == list(range(len(read))) for read in reads)
+    assert [entry_id for _, entry_id in pg.stored()][1] == "slow-1"
+
+
+@pytest.mark.slow
+def test_followers_see_every_entry_once_in_order_despite_a_slow_writer(
+    pg: Postgres,
+) -> None:
+    pg.store()
+    pg.trigger("slow", "IF NEW.id LIKE 'slow-%' THEN PERFORM pg_sleep(0.2); END IF;")
+    counts = {"slow": 4, "fast0": 25, "fast1": 25, "fast2": 25}
+    total = sum(counts.values())
+    followers = [Follower(follower_journal(pg.store()), count=total) for _ in range(3)]
+    remote = pg.spawn("follow", journal="default", count=total)
+    assert remote.line() == {"following": True}
+    pg.hold(pg.gate)
+    writers = [
+        pg.spawn("write", journal="default", prefix=prefix, count=count)
+        for prefix, count in counts.items()
+    ]
+    pg.release(pg.gate, waiting=len(writers))
+
+    for writer in writers:
+        writer.results()
+    stored = pg.stored()
+    assert [sequence for sequence, _ in stored] == list(range(total))
+    for follower in followers:
+        assert [(entry.sequence, entry.id) for entry in follower.join()] == stored
+    assert [(line["sequence"], line["id"]) for line in remote.results()] == stored
+
+
+def test_follow_catches_up_after_its_listener_is_terminated(pg: Postgres) -> None:
+    store = pg.store()
+    writer = pg.journal(store=pg.store())
+    follower = Follower(follower_journal(store), count=12)
+    writer.extend(range(4))
+    follower.wait_for(4)
+
+    assert pg.terminate("LISTEN %") == 1
+    writer.extend(range(4, 8))  # perhaps while no one listens
+    follower.wait_for(8)
+    writer.extend(range(8, 12))  # heard by the new LISTEN connection
+
+    assert in_order(follower.join(), 12) == list(range(12))
+    assert [entry.data for entry in follower.entries] == list(range(12))
+
+
+def test_follow_catches_up_on_what_was_appended_while_it_could_not_listen(
+    pg: Postgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="phyxius.journal")
+    proxy = Proxy(("127.0.0.1", 5432))
+    try:
+        store = pg.store(dsn=proxy.dsn(pg.dsn))
+        writer = pg.journal(store=pg.store())
+        follower = Follower(follower_journal(store), count=9)
+        writer.extend(range(3))
+        follower.wait_for(3)
+
+        # The listener's connection drops and cannot come back for now.
+        proxy.refuse = True
+        assert pg.terminate("LISTEN %") == 1
+        pg.wait_until(
+            lambda: "lost the LISTEN connection" in caplog.text,
+            "the listener to notice",
+        )
+        writer.extend(range(3, 6))  # nobody hears these notifications
+
+        proxy.refuse = False
+        follower.wait_for(6)  # woken by the listener's return, not by NOTIFY
+        writer.extend(range(6, 9))  # and it hears new ones again
+
+        entries = follower.join()
+    finally:
+        proxy.close()
+
+    assert in_order(entries, 9) == list(range(9))
+    assert [entry.data for entry in entries] == list(range(9))
+    assert "listening on channel" in caplog.text
+
+
+def test_with_listen_off_followers_poll(pg: Postgres) -> None:
+    store = pg.store(listen=False, poll_interval=0.02)
+    writer = pg.journal(store=pg.store(listen=False, poll_interval=1))
+    follower = Follower(follower_journal(store), count=5)
+
+    writer.extend(range(5))
+
+    assert in_order(follower.join(), 5) == list(range(5))
+    assert (
+        pg.value(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+            "AND query LIKE 'LISTEN %%'",
+            (pg.schema,),
+        )
+        == 0
+    )
+
+
+def test_watch_calls_back_for_its_journal_until_unwatched(pg: Postgres) -> None:
+    store = pg.store()
+    other = pg.store()
+    create_journal(store, name="mine").append("known")  # its id is known here
+    calls: list[str] = []
+    woken = threading.Event()
+
+    def callback() -> None:
+        calls.append("mine")
+        woken.set()
+
+    unwatch = store.watch("mine", callback)
+    create_journal(other, name="theirs").append("not mine")
+    create_journal(other, name="mine").append("mine")
+    assert woken.wait(PATIENCE)
+    unwatch()
+    unwatch()  # twice is fine
+    count = len(calls)
+    create_journal(other, name="mine").append("unheard")
+    # A notification after this one proves the listener passed the one before.
+    seen = threading.Event()
+    stop = store.watch("mine", seen.set)
+    create_journal(other, name="mine").append("heard")
+    assert seen.wait(PATIENCE)
+    stop()
+
+    assert count >= 1
+    assert len(calls) == count
