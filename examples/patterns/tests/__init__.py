@@ -1,0 +1,1 @@
+"""Tests of the architecture patterns, and of the README snippets taken from them."""
