@@ -33,6 +33,7 @@ from typing import final
 
 from examples.realtime_collaboration._operation import (
     Operation,
+    OperationError,
     transform,
     transform_index,
 )
@@ -81,7 +82,8 @@ class ClientDocument:
     * `receive` for another client's operation from the server: it returns
       the operation as applied to this text (for an editor to show).
 
-    ``cursor`` is this client's caret, moved by its own and others' edits.
+    ``cursor`` is this client's caret, moved by its own and others' edits;
+    `move_cursor` puts it elsewhere.
     """
 
     def __init__(self, text: str = "", revision: int = 0) -> None:
@@ -107,7 +109,7 @@ class ClientDocument:
         """True when every local edit has been acknowledged."""
         return self.pending is None
 
-    # -- local edits ----------------------------------------------------------------
+    # -- local edits -----------------------------------------------------------
 
     def edit(self, operation: Operation) -> Submission | None:
         """Apply a local edit; return what to send now, if anything."""
@@ -116,8 +118,8 @@ class ClientDocument:
         if self.pending is None:
             self.pending = self._submission(operation)
             return self.pending
-        self.buffer = operation if self.buffer is None else self.buffer.compose(
-            operation
+        self.buffer = (
+            operation if self.buffer is None else self.buffer.compose(operation)
         )
         return None
 
@@ -129,7 +131,20 @@ class ClientDocument:
         """Delete ``count`` characters at ``index`` of `text`; see `edit`."""
         return self.edit(Operation.delete(index, count, length=len(self.text)))
 
-    # -- what the server says ---------------------------------------------------------
+    def move_cursor(self, index: int) -> None:
+        """Put the caret before character ``index`` of `text`.
+
+        Raises:
+            OperationError: ``index`` is not a position in `text`.
+        """
+        if type(index) is not int or not 0 <= index <= len(self.text):
+            raise OperationError(
+                f"index={index!r} is not a position in a text of {len(self.text)} "
+                f"characters; pass an int from 0 to {len(self.text)}"
+            )
+        self.cursor = index
+
+    # -- what the server says --------------------------------------------------
 
     def acknowledge(self, revision: int) -> Submission | None:
         """The server applied the pending submission as ``revision``.
@@ -163,9 +178,9 @@ class ClientDocument:
         incoming = operation
         if self.pending is not None:
             pending, incoming = transform(self.pending.operation, incoming)
-            # Rebased on the new revision: resent after a reconnection, it
-            # means the same edit (and keeps its number, so the server can
-            # tell whether it already has it).
+            # Kept rebased on the latest revision, so that the text is always
+            # the server's at `revision` with `pending`, then `buffer`, on top.
+            # The copy in flight is the one sent; the server rebases it too.
             self.pending = Submission(self.pending.edit, revision, pending)
         if self.buffer is not None:
             self.buffer, incoming = transform(self.buffer, incoming)
@@ -174,11 +189,7 @@ class ClientDocument:
         self.revision = revision
         return incoming
 
-    def resend(self) -> Submission | None:
-        """The submission in flight, to send again after a reconnection."""
-        return self.pending
-
-    # -- helpers -----------------------------------------------------------------------
+    # -- helpers ---------------------------------------------------------------
 
     def _submission(self, operation: Operation) -> Submission:
         self._edits += 1

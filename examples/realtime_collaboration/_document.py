@@ -53,7 +53,7 @@ class SimulatedCrash(RuntimeError):
     """Fault injection: raised by a document process told to `Crash`."""
 
 
-# -- messages ---------------------------------------------------------------------------
+# -- messages ------------------------------------------------------------------
 
 
 @final
@@ -117,7 +117,7 @@ class DocumentContext:
     presence: Presence
 
 
-# -- the process ------------------------------------------------------------------------
+# -- the process ---------------------------------------------------------------
 
 
 @dataclass(slots=True)

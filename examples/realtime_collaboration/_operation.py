@@ -188,7 +188,7 @@ class Operation:
         object.__setattr__(self, "base_length", base)
         object.__setattr__(self, "target_length", target)
 
-    # -- building -----------------------------------------------------------------
+    # -- building --------------------------------------------------------------
 
     @classmethod
     def identity(cls, length: int) -> Operation:
@@ -264,7 +264,7 @@ class Operation:
         """The list form, as `from_json` reads it."""
         return list(self.components)
 
-    # -- reading ------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------
 
     @property
     def is_noop(self) -> bool:
@@ -294,7 +294,7 @@ class Operation:
                 position -= part
         return "".join(pieces)
 
-    # -- combining ----------------------------------------------------------------
+    # -- combining -------------------------------------------------------------
 
     def compose(self, then: Operation) -> Operation:
         """One operation doing ``self`` and then ``then``.
@@ -321,7 +321,8 @@ class Operation:
                 builder.insert(b)
                 second.advance()
                 continue
-            assert a is not None and b is not None  # lengths were checked
+            assert a is not None  # the lengths were checked
+            assert b is not None
             if isinstance(a, str):
                 count = min(len(a), _span(b))
                 if b > 0:
@@ -383,7 +384,8 @@ def transform(first: Operation, second: Operation) -> tuple[Operation, Operation
             second_out.insert(b)
             b_reader.advance()
             continue
-        assert a is not None and b is not None  # lengths were checked
+        assert a is not None  # the lengths were checked
+        assert b is not None
         count = min(_span(a), _span(b))
         if a > 0 and b > 0:
             first_out.retain(count)

@@ -25,7 +25,15 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar, final
 
 from examples.realtime_collaboration._operation import Operation, transform_index
-from phyxius import Atom, Change, Clock, Duration, Instant, create_atom
+from phyxius import (
+    Atom,
+    Change,
+    Clock,
+    Duration,
+    Instant,
+    create_atom,
+    to_nanoseconds,
+)
 from phyxius.clock import Handle
 
 __all__ = ["AtomFactory", "Participant", "Presence", "Status"]
@@ -93,11 +101,15 @@ class Presence:
         atoms: AtomFactory | None = None,
         name: str = "presence",
     ) -> None:
+        to_nanoseconds(idle_after, name="idle_after")
         self.clock = clock
         self.idle_after = idle_after
-        make: AtomFactory = create_atom if atoms is None else atoms
-        self.atom: Atom[Participants] = make((), clock=clock, name=name)
+        self.atom: Atom[Participants]
         """The participants, sorted by client id; watch it to hear of changes."""
+        if atoms is None:
+            self.atom = create_atom((), clock=clock, name=name)
+        else:
+            self.atom = atoms((), clock=clock, name=name)
 
         # Invariant: exactly one pending idle timer per ACTIVE participant,
         # none for an idle one.
@@ -121,7 +133,7 @@ class Presence:
         """Call ``watcher(change)`` after every change; returns the unsubscribe."""
         return self.atom.watch(watcher)
 
-    # -- changes --------------------------------------------------------------------
+    # -- changes ---------------------------------------------------------------
 
     def join(self, client: str, user: str) -> None:
         """Add an active participant with the caret at the start."""
@@ -186,7 +198,7 @@ class Presence:
             timer.cancel()
         self._timers.clear()
 
-    # -- idleness ---------------------------------------------------------------------
+    # -- idleness --------------------------------------------------------------
 
     def _restart_timer(self, client: str) -> None:
         timer = self._timers.pop(client, None)

@@ -50,7 +50,7 @@ from examples.realtime_collaboration._presence import (
     Presence,
 )
 from examples.realtime_collaboration._server import EditRejected, RejectionReason
-from phyxius import Change, Clock, Duration, create_journal
+from phyxius import Change, Clock, Duration, create_journal, to_nanoseconds
 from phyxius.effect import Effect, Err, Ok, RetryPolicy, effect
 from phyxius.journal import Entry, Journal, MemoryStore, Store
 from phyxius.process import Backoff, ProcessRef, Supervisor
@@ -106,8 +106,14 @@ class Document:
     """One open document: its journal, presence and process."""
 
     def __init__(
-        self, document_id: str, journal: Journal, presence: Presence, ref: ProcessRef
+        self,
+        service: CollaborationService,
+        document_id: str,
+        journal: Journal,
+        presence: Presence,
+        ref: ProcessRef,
     ) -> None:
+        self.service = service
         self.id = document_id
         self.journal = journal
         """The edit log: entry ``n`` made revision ``n + 1``."""
@@ -116,11 +122,19 @@ class Document:
         """The document process (the ref stays valid across restarts)."""
 
     async def snapshot(self) -> DocumentSnapshot:
-        """The process's current text and revision."""
-        snapshot: DocumentSnapshot = await self.ref.ask(GetSnapshot())
+        """The process's current text and revision.
+
+        Asked like an edit, with the service's timeout and retries, so a
+        process that is restarting answers once it is back.
+        """
+        snapshot: DocumentSnapshot = await self.service._ask(
+            self, GetSnapshot()
+        ).run_or_raise(clock=self.service.clock, context={"document": self.id})
         return snapshot
 
-    def crash(self, reason: str = "simulated crash", *, after_commit: bool = False) -> None:
+    def crash(
+        self, reason: str = "simulated crash", *, after_commit: bool = False
+    ) -> None:
         """Fault injection: make the document process crash (see `Crash`)."""
         self.ref.send(Crash(reason, after_commit=after_commit))
 
@@ -189,7 +203,29 @@ class CollaborationService:
         activity. Asks to a document wait ``ask_timeout`` and are retried by
         ``retry``. ``client_ids()`` names each new connection (default: random
         hex).
+
+        Raises:
+            phyxius.InvalidDurationError: ``idle_after`` or ``ask_timeout`` is
+                not a duration (also a ``ValueError``); nothing was started.
+            ValueError: ``retry`` is not a `RetryPolicy`, or ``store`` and
+                ``open_journal`` were both given; nothing was started.
         """
+        # Everything is checked before the supervisor exists, so a bad
+        # argument leaves nothing behind to stop.
+        to_nanoseconds(idle_after, name="idle_after")
+        to_nanoseconds(ask_timeout, name="ask_timeout")
+        if not isinstance(retry, RetryPolicy):
+            raise ValueError(
+                f"retry={retry!r} (type={type(retry).__name__}) is not a "
+                "RetryPolicy; pass one, or leave the default DEFAULT_RETRY"
+            )
+        if store is not None and open_journal is not None:
+            raise ValueError(
+                f"store={store!r} and open_journal={open_journal!r} were both "
+                "given; pass open_journal alone to choose every journal, or store "
+                "alone to keep them all in it"
+            )
+
         documents = await supervisor.spawn_supervisor(
             name="documents", max_restarts=max_restarts, within=within
         )
@@ -214,7 +250,7 @@ class CollaborationService:
         )
         return service
 
-    # -- documents ----------------------------------------------------------------------
+    # -- documents -------------------------------------------------------------
 
     @property
     def documents(self) -> dict[str, Document]:
@@ -271,11 +307,11 @@ class CollaborationService:
             ctx=DocumentContext(document_id, journal, presence),
         )
         document = self._documents[document_id] = Document(
-            document_id, journal, presence, ref
+            self, document_id, journal, presence, ref
         )
         return document
 
-    # -- sessions -----------------------------------------------------------------------
+    # -- sessions --------------------------------------------------------------
 
     async def connect(
         self, document_id: str, user: str, send: Callable[[dict[str, Any]], object]
@@ -312,7 +348,7 @@ class CollaborationService:
             lambda env: document.ref.ask(message, timeout=self.ask_timeout)
         ).retry(self.retry)
 
-    # -- the end ----------------------------------------------------------------------
+    # -- the end ---------------------------------------------------------------
 
     async def close(self) -> None:
         """Disconnect every session, stop every document process, close journals."""
@@ -406,7 +442,7 @@ class Session:
         self._unwatch = document.presence.watch(self._on_presence)
         document.presence.join(self.client, self.user)
 
-    # -- from the client ------------------------------------------------------------------
+    # -- from the client -------------------------------------------------------
 
     async def receive(self, message: object) -> None:
         """Handle one message from the client (a ``dict`` decoded from JSON).
@@ -435,8 +471,7 @@ class Session:
             if type(index) is not int or index < 0:
                 self._fail(
                     RejectionReason.MALFORMED,
-                    f"index={index!r} is not a cursor position; send an int, 0 or "
-                    "more",
+                    f"index={index!r} is not a cursor position; send an int, 0 or more",
                 )
                 return
             self.document.presence.touch(self.client, cursor=index)
@@ -475,13 +510,13 @@ class Session:
                 pass  # the acknowledgement went out when the journal committed
             case Err(EditRejected() as rejected):
                 self._fail(rejected.reason, str(rejected))
-            case Err(error):
+            case Err(failure):
                 self._fail(
                     RejectionReason.UNAVAILABLE,
-                    f"the document did not apply edit {edit}: {error}",
+                    f"the document did not apply edit {edit}: {failure}",
                 )
 
-    # -- to the client ----------------------------------------------------------------------
+    # -- to the client ---------------------------------------------------------
 
     def _on_entry(self, entry: Entry) -> None:
         if self._early is not None:
@@ -514,7 +549,7 @@ class Session:
                 }
             )
 
-    # -- the end ------------------------------------------------------------------------------
+    # -- the end ---------------------------------------------------------------
 
     def close(self) -> None:
         """Leave the document: stop forwarding, and leave its presence."""

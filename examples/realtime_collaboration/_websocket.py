@@ -18,6 +18,11 @@ message      direction  fields
                         connection (code 1008)
 ===========  =========  ===================================================
 
+A request for another path, or with a bad document id or user name, is
+closed with code 1008 and the reason; one for a document that cannot be
+opened now (the service is closing, its process does not answer) with 1013,
+try again later.
+
 The server writes to each connection from a queue of its own, so a slow
 client never holds up the document process or the other clients. The
 WebSocket library is `websockets <https://websockets.readthedocs.io>`_,
@@ -32,7 +37,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any, Final, final
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -47,13 +52,18 @@ __all__ = ["CollaborationClient", "CollaborationServer"]
 POLICY_VIOLATION: Final = 1008
 """The close code after an ``error`` message or a bad request."""
 
+TRY_AGAIN_LATER: Final = 1013
+"""The close code when the document cannot be opened now."""
+
 _PATH: Final = re.compile(r"^/documents/(?P<document>[^/]+)$")
 
 
 def _reason(text: str) -> str:
     # A close reason must fit in 123 bytes of UTF-8.
     encoded = text.encode()
-    return text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "..."
+    return (
+        text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "..."
+    )
 
 
 @final
@@ -121,10 +131,17 @@ class CollaborationServer:
         outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         try:
             session = await self.service.connect(
-                match["document"], users[0], outbox.put_nowait
+                unquote(match["document"]), users[0], outbox.put_nowait
             )
         except ValueError as refused:
             await connection.close(POLICY_VIOLATION, _reason(str(refused)))
+            return
+        except Exception as error:
+            # The document could not be opened (its process did not answer,
+            # the service is closing): the client may try again later.
+            await connection.close(
+                TRY_AGAIN_LATER, _reason(f"the document is unavailable: {error}")
+            )
             return
 
         writer = asyncio.create_task(_write(connection, outbox))
@@ -210,7 +227,7 @@ class CollaborationClient:
         """True once the connection has ended."""
         return self._reader.done()
 
-    # -- editing ------------------------------------------------------------------------
+    # -- editing ---------------------------------------------------------------
 
     async def insert(self, index: int, text: str) -> None:
         """Insert ``text`` at ``index``: at once here, soon everywhere."""
@@ -226,24 +243,30 @@ class CollaborationClient:
 
     async def move_cursor(self, index: int) -> None:
         """Move the caret, and tell the others."""
-        self.document.cursor = index
+        self.document.move_cursor(index)
         await self.connection.send(json.dumps({"type": "cursor", "index": index}))
 
     async def _submit(self, submission: Submission | None) -> None:
         if submission is not None:
             await self.connection.send(json.dumps(submission.to_json()))
 
-    # -- waiting --------------------------------------------------------------------------
+    # -- waiting ---------------------------------------------------------------
 
     async def wait_until(
-        self, predicate: Callable[[CollaborationClient], bool]
+        self,
+        predicate: Callable[[CollaborationClient], bool],
+        *,
+        timeout: float | None = None,
     ) -> None:
         """Return once ``predicate(self)`` holds (checked after every message).
 
+        ``timeout`` is in seconds of the event loop's clock (None: no limit).
+
         Raises:
             ConnectionError: the connection ended first.
+            TimeoutError: ``timeout`` passed first.
         """
-        async with self._changed:
+        async with asyncio.timeout(timeout), self._changed:
             while not predicate(self):
                 if self.closed:
                     raise ConnectionError(
@@ -252,11 +275,13 @@ class CollaborationClient:
                     )
                 await self._changed.wait()
 
-    async def synced(self, revision: int) -> None:
+    async def synced(self, revision: int, *, timeout: float | None = None) -> None:
         """Wait until every local edit is acknowledged and ``revision`` is reached."""
         await self.wait_until(
-            lambda client: client.document.synchronized
-            and client.document.revision >= revision
+            lambda client: (
+                client.document.synchronized and client.document.revision >= revision
+            ),
+            timeout=timeout,
         )
 
     async def close(self) -> None:
@@ -265,7 +290,7 @@ class CollaborationClient:
         with contextlib.suppress(ConnectionClosed):
             await self._reader
 
-    # -- the reader ----------------------------------------------------------------------------
+    # -- the reader ------------------------------------------------------------
 
     async def _read(self) -> None:
         try:
