@@ -54,6 +54,9 @@ __all__ = ["RETRYABLE", "CacheClient", "default_retry"]
 RETRYABLE: Final = (ProcessCrashedError, EffectTimeoutError, MailboxFullError)
 """Errors of one attempt on one replica that are worth another attempt."""
 
+_GONE: Final = (ProcessStatus.STOPPED, ProcessStatus.CRASHED)
+"""The statuses of a process that takes no more messages."""
+
 
 def default_retry(client: str) -> RetryPolicy:
     """The retry policy of a client called ``client`` when the cluster sets none.
@@ -88,8 +91,19 @@ class CacheClient:
 
     `set`, `get`, `lookup` and `delete` return effects. Writes go to every
     replica of the key at once (each replica with its own timeout and
-    retries) and succeed when at least one replica took them; reads ask one
-    replica, the live ones first, and fail over to the next.
+    retries) and succeed when at least one replica confirmed them; reads ask
+    one replica, the live ones first, and fail over to the next.
+
+    A write is never left on some replicas only. Once every replica has
+    answered or run out of attempts, it is journaled and sent again to each
+    replica that did not confirm it, and to each one that confirmed it but
+    restarted before it was journaled; a send waits in the mailbox across
+    crashes, and versions make a second copy harmless. So a write that no
+    replica confirmed in time still raises `CacheUnavailableError`, but it
+    lands when the replicas are back: like any timed-out request, its
+    outcome was unknown, and the cache settles it one way for every replica.
+    Only a write that no replica can ever take (every one stopped for good)
+    is not journaled.
     """
 
     __slots__ = ("_last_stamp", "_prepare", "_requests", "_retry", "_shared", "name")
@@ -116,7 +130,8 @@ class CacheClient:
         re-synced from the journal holds exactly what its peers hold.
 
         Raises (when the effect runs):
-            CacheUnavailableError: no replica took the write.
+            CacheUnavailableError: no replica confirmed the write in time (it
+                still lands on them when they are back, see `CacheClient`).
         Raises (at once):
             InvalidArgumentError: a bad key or ttl; EncodeError: a value the
                 journal cannot store.
@@ -145,7 +160,8 @@ class CacheClient:
         """Delete ``key``; True when a replica still held a live value for it.
 
         Raises (when the effect runs):
-            CacheUnavailableError: no replica took the delete.
+            CacheUnavailableError: no replica confirmed the delete in time (it
+                still lands on them when they are back, see `CacheClient`).
         """
         _check_key(key)
         return effect(lambda env: self._delete(env.context, key))
@@ -161,10 +177,11 @@ class CacheClient:
         expires_at_ns = None if ttl_ns is None else now.mono_ns + ttl_ns
         message = Put(key, value, version, expires_at_ns, request_id)
 
-        acked, missed, _ = await self._replicate("set", key, message)
-        self._shared.record(
-            "cache.set",
-            {
+        acked, missed, _ = await self._replicate(
+            "set",
+            key,
+            message,
+            lambda acked, missed, _replies: {
                 "key": key,
                 "value": value,
                 "version": version,
@@ -172,7 +189,6 @@ class CacheClient:
                 "acked": acked,
                 "missed": missed,
             },
-            request_id,
         )
         LOGGER.info("set %r acked by %s", key, ", ".join(acked))
         return Stored(key, version, expires_at_ns, tuple(acked), tuple(missed))
@@ -184,22 +200,21 @@ class CacheClient:
         until_ns = now.mono_ns + self._shared.settings.tombstone_grace_ns
         message = Delete(key, version, until_ns, request_id)
 
-        acked, missed, replies = await self._replicate("delete", key, message)
-        existed = any(replies)
-        self._shared.record(
-            "cache.deleted",
-            {
+        acked, _, replies = await self._replicate(
+            "delete",
+            key,
+            message,
+            lambda acked, missed, replies: {
                 "key": key,
                 "version": version,
-                "existed": existed,
+                "existed": any(replies),
                 "tombstone_until_ns": until_ns,
                 "acked": acked,
                 "missed": missed,
             },
-            request_id,
         )
         LOGGER.info("delete %r acked by %s", key, ", ".join(acked))
-        return existed
+        return any(replies)
 
     async def _lookup(self, context: Context, key: str) -> Lookup:
         request_id = self._request_id(context)
@@ -244,32 +259,63 @@ class CacheClient:
         return lookup
 
     async def _replicate(
-        self, operation: str, key: str, message: Put | Delete
+        self,
+        operation: str,
+        key: str,
+        message: Put | Delete,
+        entry: Callable[[list[str], list[str], list[Any]], dict[str, Any]],
     ) -> tuple[list[str], list[str], list[Any]]:
-        """Send ``message`` to every replica of ``key``; who took it, who did not."""
-        owners = self._shared.ring.owners(key)
+        """Write ``message`` to every replica of ``key`` and journal it.
+
+        Returns who confirmed it, who did not, and the confirmations.
+        ``entry(acked, missed, replies)`` makes the journal entry's data.
+        """
+        shared = self._shared
+        owners = shared.ring.owners(key)
+        started = {node: shared.incarnations[node] for node in owners}
         outcomes = await gather(
             [self._deliver(node, message) for node in owners]
-        ).run_or_raise(clock=self._shared.clock)
+        ).run_or_raise(clock=shared.clock)
         acked = [o.node for o in outcomes if o.error is None]
         missed = [o for o in outcomes if o.error is not None]
-        if not acked:
-            reasons = "; ".join(f"{o.node}: {o.error}" for o in missed)
+        replies = [o.reply for o in outcomes if o.error is None]
+
+        # Nothing below awaits, so no node serves a message or restarts
+        # before the journal has the write. It must reach every replica: a
+        # timed-out attempt may still land on one, and a replica that took it
+        # and restarted since may have re-synced from peers and a journal that
+        # did not have it yet. A send waits in the mailbox across a crash
+        # (unlike an ask), and versions make a second copy harmless.
+        restarted = [
+            node for node in acked if shared.incarnations[node] != started[node]
+        ]
+        queued = [
+            node
+            for node in [*(o.node for o in missed), *restarted]
+            if shared.refs[node].status not in _GONE and shared.refs[node].send(message)
+        ]
+        reasons = "; ".join(f"{o.node}: {o.error}" for o in missed)
+        if not acked and not queued:
             raise CacheUnavailableError(
                 f"no replica of key {key!r} took the {operation} (request "
                 f"{message.request_id}): {reasons}; nothing was journaled"
             )
 
-        # The write is committed. A replica that missed it gets it as a send,
-        # which waits in its mailbox across a crash, unlike an ask.
+        shared.record(
+            "cache.set" if isinstance(message, Put) else "cache.deleted",
+            entry(acked, [o.node for o in missed], replies),
+            message.request_id,
+        )
         for outcome in missed:
-            ref = self._shared.refs[outcome.node]
-            if ref.status not in (ProcessStatus.STOPPED, ProcessStatus.CRASHED):
-                ref.send(message)
             LOGGER.warning(
                 "%s %r missed %s: %s", operation, key, outcome.node, outcome.error
             )
-        replies = [o.reply for o in outcomes if o.error is None]
+        if not acked:
+            raise CacheUnavailableError(
+                f"no replica of key {key!r} confirmed the {operation} in time "
+                f"(request {message.request_id}): {reasons}; it is journaled and "
+                f"queued for {', '.join(queued)}, and lands when they are back"
+            )
         return acked, [o.node for o in missed], replies
 
     def _deliver(self, node: str, message: Put | Delete) -> Effect[_Outcome]:

@@ -9,6 +9,7 @@ clients (`CacheCluster.client`), which are what application code holds.
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -20,6 +21,7 @@ from examples.distributed_cache._records import (
     EMPTY,
     Crash,
     MemberStatus,
+    Ping,
     Slot,
     Store,
 )
@@ -320,6 +322,25 @@ class CacheCluster:
         await self._shared.membership.wait_for(
             lambda members: all(members[n] == MemberStatus.UP for n in wanted),
             timeout=timeout,
+        )
+
+    async def settle(self, timeout: Duration | None = 5.0) -> None:
+        """Wait until every node is up and has taken every message sent to it so far.
+
+        A write that missed a replica, or that a client gave up on, may still
+        wait in a node's mailbox (a restarting node serves its mailbox only
+        once it has re-synced); after `settle`, the stores show it. Waits up
+        to ``timeout`` seconds of the cluster's clock for the nodes to be up
+        (`phyxius.AtomTimeoutError`), then as long again for each node to
+        answer a `Ping` queued behind everything else (a
+        `phyxius.process.ProcessError` if one crashes meanwhile).
+        """
+        await self.wait_until_up(timeout=timeout)
+        await asyncio.gather(
+            *(
+                self._shared.refs[node].ask(Ping(), timeout=timeout)
+                for node in self.nodes
+            )
         )
 
     async def stop(self) -> None:

@@ -37,6 +37,7 @@ from examples.distributed_cache._records import (
     Delete,
     Get,
     MemberStatus,
+    Ping,
     Put,
     SimulatedCrash,
     Slot,
@@ -113,7 +114,14 @@ class CacheNode:
         return state
 
     def handle(self, state: NodeState, message: object, tools: Tools) -> NodeState:
-        """Take one message; see the module docstring for what each one does."""
+        """Take one message.
+
+        `Put` and `Delete` keep the newer version (answering whether it was
+        applied; a delete, whether a live value was there), `Get` answers the
+        visible slot or None, `SyncRequest` the slots a joining peer
+        replicates, `Ping` True; `Cleanup` drops what has expired and
+        schedules the next tick; `Crash` raises `SimulatedCrash`.
+        """
         if isinstance(message, Put):
             slot = Slot(message.value, message.version, message.expires_at_ns)
             tools.reply(_write(state, message.key, slot, message.request_id))
@@ -130,6 +138,8 @@ class CacheNode:
             tools.reply(held if held is not None and held.visible(now_ns) else None)
         elif isinstance(message, SyncRequest):
             tools.reply(_slots_for(state, message.node))
+        elif isinstance(message, Ping):
+            tools.reply(True)
         elif isinstance(message, Cleanup):
             _clean(state)
             _schedule_cleanup(state, tools)
@@ -140,7 +150,7 @@ class CacheNode:
             # it without crashing (and without losing the data).
             error = InvalidArgumentError(
                 f"message={message!r} (type={type(message).__name__}) is not a "
-                "cache message; send Put, Delete, Get, SyncRequest or Crash"
+                "cache message; send Put, Delete, Get, SyncRequest, Ping or Crash"
             )
             if not tools.defer_reply().fail(error):
                 LOGGER.warning("%s dropped %s", state.node, error)

@@ -22,6 +22,7 @@ __all__ = [
     "Get",
     "Lookup",
     "MemberStatus",
+    "Ping",
     "Put",
     "SimulatedCrash",
     "Slot",
@@ -140,6 +141,16 @@ class SyncRequest:
 
 @final
 @dataclass(frozen=True, slots=True)
+class Ping:
+    """Answered with True at once: proof that every message queued before it is done.
+
+    A node's mailbox is served in order, so the answer comes only after the
+    node has taken everything sent to it earlier (`CacheCluster.settle`).
+    """
+
+
+@final
+@dataclass(frozen=True, slots=True)
 class Cleanup:
     """From the node to itself, on the cleanup cadence: drop what has expired."""
 
@@ -193,4 +204,8 @@ class Lookup:
 
 
 class CacheUnavailableError(RuntimeError):
-    """No replica of a key answered within the request timeout and its retries."""
+    """No replica of a key answered within the request timeout and its retries.
+
+    A write that raises it may still land: its message says whether it was
+    journaled and queued for the replicas (see `CacheClient`).
+    """

@@ -12,38 +12,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from examples.distributed_cache import (
+    DEFAULT_NODES,
     CacheCluster,
     CacheUnavailableError,
     MemberStatus,
+    Ring,
     SimulatedCrash,
     Version,
     default_retry,
 )
-from examples.distributed_cache._records import Delete, Get, Put
+from examples.distributed_cache._records import Delete, Get, Ping, Put
 from phyxius import Event, InvalidArgumentError, InvalidDurationError
 from phyxius.clock import ControlledClock
 from phyxius.effect import ContextLogFilter
 from phyxius.journal import EncodeError, Journal
-from phyxius.process import Backoff
+from phyxius.process import Backoff, Delivery, create_supervisor
 from pytest_phyxius import AtomFactory, SupervisorFixture
 from pytest_phyxius.snapshot import JournalSnapshotFixture
 
 SECOND = 1_000_000_000
 START_WALL_NS = 1_704_067_200 * SECOND  # the controlled clock's 2024-01-01
-
-
-@pytest.fixture
-async def cluster(
-    supervisor: SupervisorFixture, journal: Journal, atom: AtomFactory
-) -> AsyncIterator[CacheCluster]:
-    async with await CacheCluster.start(supervisor, journal=journal, atoms=atom) as c:
-        yield c
 
 
 def entries(journal: Journal, kind: str) -> list[dict[str, Any]]:
@@ -386,6 +380,124 @@ async def test_a_write_to_a_node_down_for_its_back_off_times_out_retries_and_lan
         assert cluster.view("node-a")[key].value == "v"
 
 
+async def test_settle_waits_for_a_down_node_to_rejoin_and_take_its_queued_writes(
+    supervisor: SupervisorFixture,
+    journal: Journal,
+    atom: AtomFactory,
+    controlled_clock: ControlledClock,
+) -> None:
+    backoff = Backoff(initial=1.0, maximum=1.0, jitter=0)
+    async with await CacheCluster.start(
+        supervisor, journal=journal, atoms=atom, backoff=backoff
+    ) as cluster:
+        cluster.crash("node-a")
+        await supervisor.wait_for("crashed", "node-a")
+        cluster.ref("node-a").send(Put("k", "v", Version(1, "ops"), None, "r-1"))
+        down = cluster.membership.get()["node-a"]
+
+        await cluster.settle()
+
+        assert down == MemberStatus.DOWN
+        assert cluster.live_nodes() == cluster.nodes
+        assert cluster.view("node-a")["k"].value == "v"
+        supervisor.assert_restarted("node-a", times=1)
+        assert controlled_clock.now().mono_ns == SECOND  # the back-off, no more
+
+
+class HoldWrites:
+    """An interceptor that holds the writes to one node until `release`."""
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+        self.holding = False
+        self.held: list[Callable[[], bool]] = []
+
+    def on_send(self, delivery: Delivery, deliver: Callable[[], bool]) -> bool:
+        """Hold a write to the node while holding; deliver everything else."""
+        held = self.holding and delivery.recipient == self.node
+        if held and isinstance(delivery.message, Put | Delete):
+            self.held.append(deliver)
+            return True
+        return deliver()
+
+    def on_handle(self, process: str, message: object, stage: str) -> None:
+        """Handlers run as they are."""
+
+    def release(self) -> None:
+        """Deliver the held writes, in the order they were sent."""
+        self.holding = False
+        for deliver in self.held:
+            deliver()
+
+
+async def test_a_replica_that_took_a_write_and_restarted_before_it_completed_gets_it(
+    journal: Journal, atom: AtomFactory, controlled_clock: ControlledClock
+) -> None:
+    key = "k"
+    owners = Ring(DEFAULT_NODES, 2).owners(key)
+    hold = HoldWrites(owners[1])
+    root = create_supervisor(clock=controlled_clock, interceptor=hold)
+    cluster = await CacheCluster.start(root, journal=journal, atoms=atom)
+    web = cluster.client("web")
+    await web.set(key, "old").run_or_raise()
+    hold.holding = True
+    loop = asyncio.get_running_loop()
+
+    # The primary takes "new" at once; the other replica's copy is held.
+    # Before the write completes, the primary restarts and re-syncs from
+    # that replica and the journal: neither has "new" yet.
+    loop.call_later(0.1, cluster.crash, owners[0])
+    loop.call_later(0.2, hold.release)
+    stored = await web.set(key, "new").run_or_raise()
+    await cluster.settle()
+
+    assert stored.acked == owners
+    assert cluster.incarnation(owners[0]) == 2
+    assert [cluster.view(node)[key].value for node in owners] == ["new", "new"]
+    await cluster.stop()
+    await root.shutdown()
+
+
+async def test_a_write_no_replica_confirmed_in_time_still_lands_on_every_replica(
+    journal: Journal,
+    atom: AtomFactory,
+    controlled_clock: ControlledClock,
+) -> None:
+    backoff = Backoff(initial=3.0, maximum=3.0, jitter=0)
+    root = create_supervisor(clock=controlled_clock)
+    cluster = await CacheCluster.start(
+        root, journal=journal, atoms=atom, backoff=backoff, max_restarts=5
+    )
+    web = cluster.client("web")
+    key = key_owned_by(cluster, "node-a")
+    owners = cluster.owners(key)
+    await web.set(key, "old").run_or_raise()
+    for node in owners:
+        cluster.crash(node)
+    await cluster.membership.wait_for(
+        lambda members: all(members[n] == MemberStatus.DOWN for n in owners)
+    )
+
+    # Four attempts of 0.5 s, with waits between, end before the restarts.
+    with pytest.raises(
+        CacheUnavailableError,
+        match=(
+            rf"^no replica of key '{key}' confirmed the set in time \(request web-2\)"
+            r": .*; it is journaled and queued for node-\w, node-\w, and lands when"
+            r" they are back$"
+        ),
+    ):
+        await web.set(key, "new").run_or_raise()
+    await cluster.settle(timeout=10)
+
+    (entry,) = [e for e in entries(journal, "cache.set") if e["value"] == "new"]
+    assert (entry["acked"], sorted(entry["missed"])) == ([], sorted(owners))
+    assert [cluster.view(node)[key].value for node in owners] == ["new", "new"]
+    assert await web.get(key).run_or_raise() == "new"
+    await cluster.stop()
+    await root.shutdown()
+
+
 async def test_a_key_survives_the_crash_of_every_replica_through_the_journal(
     supervisor: SupervisorFixture, cluster: CacheCluster
 ) -> None:
@@ -657,3 +769,4 @@ async def test_messages_are_plain_records_a_peer_could_send(
     assert await ref.ask(Delete("k", Version(2, "ops"), 10**12, "r-3")) is True
     assert held.value == "v"
     assert await ref.ask(Get("k", "r-4")) is None
+    assert await ref.ask(Ping()) is True
