@@ -165,16 +165,17 @@ class SqliteStore:
                 for statement in SCHEMA:
                     connection.execute(statement)
 
-        if self._run(inspect, write=False) == "empty":
-            # Only a new or empty file is switched to WAL and given a schema.
-            self._run(enable_wal, write=False)
-            self._run(create, write=True)
+        empty = self._run(inspect, write=False) == "empty"
+        # Only a new or empty file is switched to WAL; a file that cannot be is
+        # refused before it is given a schema.
         mode = self._run(enable_wal, write=False)
         if mode != "wal":
             raise StoreFormatError(
                 f"{self._path}: SQLite could not switch the file to WAL mode "
                 f"(journal_mode={mode!r}); journal stores need a local file system"
             )
+        if empty:
+            self._run(create, write=True)
 
     # -- writing --------------------------------------------------------------------
 

@@ -180,6 +180,41 @@ def test_public_methods_of_the_clocks_have_docstrings() -> None:
     assert undocumented == []
 
 
+PRIMITIVES = [
+    "phyxius.clock",
+    "phyxius.atom",
+    "phyxius.journal",
+    "phyxius.effect",
+    "phyxius.process",
+]
+
+
+@pytest.mark.parametrize("module_name", PRIMITIVES)
+def test_every_public_method_and_property_of_every_primitive_has_a_docstring(
+    module_name: str,
+) -> None:
+    module = importlib.import_module(module_name)
+    classes = [
+        value
+        for value in (getattr(module, name) for name in module.__all__)
+        if inspect.isclass(value)
+    ]
+    undocumented = [
+        f"{cls.__name__}.{name}"
+        for cls in classes
+        for name, member in vars(cls).items()
+        if not name.startswith("_")
+        and (
+            inspect.isfunction(member)
+            or isinstance(member, property | staticmethod | classmethod)
+        )
+        and not (inspect.getdoc(member) or "").strip()
+    ]
+
+    assert len(classes) >= 3
+    assert undocumented == []
+
+
 def test_the_version_is_the_packaged_one() -> None:
     from importlib.metadata import version
 

@@ -507,6 +507,42 @@ def test_load_refuses_entries_with_a_gap(make_journal: MakeJournal) -> None:
     assert journal.next_sequence == 0
 
 
+def test_load_refuses_a_negative_start_and_shared_ids(
+    make_journal: MakeJournal,
+) -> None:
+    at = Instant(wall_ns=0, mono_ns=0)
+    journal = make_journal()
+
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^entries to load start at sequence -1; sequences are zero or more$",
+    ):
+        journal.load([Entry("a", -1, at, 1), Entry("b", 0, at, 2)])
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^entries to load share the id 'a'; ids must be unique within a "
+        r"journal$",
+    ):
+        journal.load([Entry("a", 0, at, 1), Entry("a", 1, at, 2)])
+
+    assert state(journal) == (0, 0, [])
+
+
+def test_an_extend_whose_ids_collide_is_refused_and_writes_nothing(
+    make_journal: MakeJournal,
+) -> None:
+    journal = make_journal(ids=lambda at: "always-the-same")
+
+    with pytest.raises(
+        DuplicateIdError,
+        match=r"^journal 'default': the entries of one append share the id "
+        r"'always-the-same'; give each entry its own id$",
+    ):
+        journal.extend(["a", "b"])
+
+    assert state(journal) == (0, 0, [])
+
+
 def test_repr_survives_a_closed_store(tmp_path: Any) -> None:
     from phyxius.journal import SqliteStore
 

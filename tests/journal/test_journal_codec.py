@@ -214,7 +214,13 @@ def test_a_dataclass_gets_a_hint_to_convert_it() -> None:
     class Point:
         x: int
 
-    with pytest.raises(EncodeError, match=r"dataclasses\.asdict\(value\)"):
+    with pytest.raises(
+        EncodeError,
+        match=r"^data\[\"p\"\]=\S+Point\S* \(type=\S+\.Point\) cannot be encoded "
+        r"by the JSON codec, which stores [^;]+; convert it first "
+        r"\(dataclasses\.asdict\(value\)\), or pass codec=\.\.\. for a codec that "
+        r"supports it$",
+    ):
         JSON_CODEC.prepare({"p": Point(1)})
 
 
@@ -232,9 +238,11 @@ def test_a_cycle_or_extreme_nesting_is_refused_clearly() -> None:
 
 
 def test_encode_error_is_a_value_error_and_a_type_error() -> None:
-    with pytest.raises(ValueError, match="set"):
+    message = r"^data=\{1, 2\} \(type=set\) cannot be encoded by the JSON codec"
+
+    with pytest.raises(ValueError, match=message):
         JSON_CODEC.prepare({1, 2})
-    with pytest.raises(TypeError, match="set"):
+    with pytest.raises(TypeError, match=message):
         JSON_CODEC.prepare({1, 2})
 
 
@@ -372,6 +380,27 @@ def test_a_codec_without_prepare_is_checked_by_a_round_trip() -> None:
         r"TypeError: strings only$",
     ):
         prepare(1, "data")
+
+
+def test_a_codec_that_cannot_read_back_what_it_wrote_is_refused_before_writing() -> (
+    None
+):
+    class WriteOnly(UpperCodec):
+        name = "write-only"
+
+        def decode(self, payload: bytes) -> Any:
+            raise ValueError("no decoder")
+
+    journal = create_journal(codec=WriteOnly())
+
+    with pytest.raises(
+        EncodeError,
+        match=r"^data was encoded by codec 'write-only' but does not decode again: "
+        r"ValueError: no decoder$",
+    ):
+        journal.append("abc")
+
+    assert journal.next_sequence == 0
 
 
 def test_a_codec_needs_a_name() -> None:

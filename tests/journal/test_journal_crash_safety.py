@@ -28,13 +28,30 @@ while True:
     n += 1
 """
 
+BATCH = 2000
+
+BATCH_CHILD = f"""
+import sys
+from phyxius.journal import SqliteStore, create_journal
+
+store = SqliteStore(sys.argv[1], synchronous=sys.argv[2])
+journal = create_journal(store, name="crash")
+while True:
+    n = journal.next_sequence
+    entries = journal.extend(
+        [{{"n": n + i, "payload": "y" * 400}} for i in range({BATCH})]
+    )
+    sys.stdout.write(f"{{entries[-1].sequence}}\\n")
+    sys.stdout.flush()
+"""
+
 
 def append_until_killed(
-    path: Path, synchronous: str, acknowledged_before_kill: int
+    path: Path, synchronous: str, acknowledged_before_kill: int, child_code: str = CHILD
 ) -> int:
     """Run the child, SIGKILL it mid-loop; the highest sequence it acknowledged."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), synchronous],
+        [sys.executable, "-c", child_code, str(path), synchronous],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -88,3 +105,23 @@ def test_every_acknowledged_entry_survives_sigkill(
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         raw.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+def test_an_extend_killed_midway_is_stored_whole_or_not_at_all(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "batches.sqlite3"
+
+    for round_ in range(3):
+        # Killed right after an acknowledgement, the child is usually inside
+        # its next extend: a transaction of BATCH inserts.
+        acknowledged = append_until_killed(path, "full", 2 + round_, BATCH_CHILD)
+
+        with SqliteStore(path) as store:
+            entries = create_journal(store, name="crash").get_all()
+            store.check()
+        assert len(entries) % BATCH == 0
+        assert len(entries) - 1 >= acknowledged
+        assert [entry.data["n"] for entry in entries] == list(range(len(entries)))

@@ -116,7 +116,12 @@ async def test_a_follower_that_falls_behind_retention_raises(
     journal.extend(["b", "c", "d"])
 
     assert first.sequence == 0
-    with pytest.raises(EntryNotFoundError, match=r"follow needs entry 1"):
+    with pytest.raises(
+        EntryNotFoundError,
+        match=r"^journal 'default': follow needs entry 1 but retention dropped "
+        r"entries up to 1 before it was read; follow from journal\.first_sequence "
+        r"\(2\) or keep more entries \(max_entries\)$",
+    ):
         await anext(follower)
 
 

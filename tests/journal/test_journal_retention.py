@@ -74,7 +74,11 @@ def test_error_overflow_refuses_the_append_and_writes_nothing(
         r"overflow='drop_oldest'$",
     ):
         journal.append("c")
-    with pytest.raises(JournalOverflowError, match=r"appending 2 more"):
+    with pytest.raises(
+        JournalOverflowError,
+        match=r"^journal 'other' holds 0 of max_entries=1 entries, so appending 2 "
+        r"more would overflow it; nothing was written; ",
+    ):
         make_journal("other", max_entries=1, overflow="error").extend(["x", "y"])
 
     assert journal.get_all() == before

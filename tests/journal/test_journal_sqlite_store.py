@@ -67,6 +67,29 @@ def test_the_file_is_in_wal_mode_and_durable_by_default(path: Path) -> None:
         assert store.synchronous == "full"
 
 
+def test_a_file_system_without_wal_is_refused_naming_the_path(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite answers a WAL request with the mode it kept when the file system
+    # cannot share memory between processes (some network file systems).
+    monkeypatch.setattr(
+        "phyxius.journal._sqlite.enable_wal", lambda connection: "delete"
+    )
+
+    with pytest.raises(
+        StoreFormatError,
+        match=rf"^{re.escape(str(path))}: SQLite could not switch the file to WAL "
+        r"mode \(journal_mode='delete'\); journal stores need a local file system$",
+    ):
+        SqliteStore(path)
+
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+    finally:
+        raw.close()
+
+
 def test_the_faster_setting_is_synchronous_normal(path: Path) -> None:
     with SqliteStore(path, synchronous="normal") as store:
         create_journal(store).append("x")
@@ -104,7 +127,12 @@ def test_a_file_of_an_unknown_schema_is_refused(path: Path) -> None:
     raw.execute("PRAGMA user_version = 0")
     raw.close()
 
-    with pytest.raises(StoreFormatError, match=r"has unknown schema version 0"):
+    with pytest.raises(
+        StoreFormatError,
+        match=rf"^{re.escape(str(path))} is marked as a journal store but has unknown "
+        r"schema version 0 \(this Phyxius reads version 1\); the file was changed "
+        r"by another program: restore it from a backup$",
+    ):
         SqliteStore(path)
 
 
@@ -131,7 +159,12 @@ def test_a_database_with_another_application_id_is_refused(path: Path) -> None:
     raw.execute("PRAGMA application_id = 1234")
     raw.close()
 
-    with pytest.raises(StoreFormatError, match=r"application_id=0x4d2\), not a jour"):
+    with pytest.raises(
+        StoreFormatError,
+        match=rf"^{re.escape(str(path))} is a SQLite database of another application "
+        r"\(application_id=0x4d2\), not a journal store; use a new file for "
+        r"journals$",
+    ):
         SqliteStore(path)
 
 
@@ -214,7 +247,13 @@ def test_a_path_must_name_a_file(where: Any, message: str) -> None:
 
 
 def test_a_directory_is_not_a_store_path(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgumentError, match=r"is a directory; pass the path"):
+    inside = str(tmp_path / "journals.sqlite3")
+
+    with pytest.raises(
+        InvalidArgumentError,
+        match=rf"^path={re.escape(repr(str(tmp_path)))} is a directory; pass the "
+        rf"path of a file in it, such as {re.escape(repr(inside))}$",
+    ):
         SqliteStore(tmp_path)
 
 

@@ -789,7 +789,8 @@ async def test_a_deferred_reply_refuses_to_fail_with_a_non_exception(
 
     with pytest.raises(
         ValueError,
-        match=r"^error='nope' \(type=str\) is not an exception$",
+        match=r"^error='nope' \(type=str\) is not an exception; pass an exception "
+        r"instance such as ValueError\('unknown order'\)$",
     ):
         deferred[0].fail("nope")  # type: ignore[arg-type]
     assert not deferred[0].done
