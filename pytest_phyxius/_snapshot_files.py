@@ -1,6 +1,9 @@
 """Snapshot files: their names, their text, and how they are read and written.
 
-One file holds the snapshots of one test. It is JSON, laid out for review:
+One file holds the snapshots of one test, and names that test (its node id
+within its module) and its module (the module file's path relative to the
+file's folder, so that it does not depend on pytest's rootdir). It is JSON,
+laid out for review:
 the structure is indented, each journal entry is a block with one line per
 field, and a field's value stays on that line while it fits in 88 columns.
 Keys are in a fixed order (data keys sorted), lines end in LF only, and every
@@ -168,15 +171,25 @@ def snapshot_order(key: str) -> tuple[int, int, str]:
     return (1, 0, key)
 
 
-def render_file(test_name: str, snapshots: Mapping[str, Mapping[str, Any]]) -> str:
-    """The text of the file holding ``snapshots`` of the test ``test_name``."""
+def render_file(
+    test_name: str,
+    snapshots: Mapping[str, Mapping[str, Any]],
+    module: str | None = None,
+) -> str:
+    """The text of the file holding ``snapshots`` of the test ``test_name``.
+
+    ``module`` is the test module's path relative to the file's folder
+    (written as ``"module"``; left out when None).
+    """
     lines = [
         "{",
         f'  "format": {_inline(FORMAT)},',
         f'  "version": {VERSION},',
         f'  "test": {_inline(test_name)},',
-        '  "snapshots": {',
     ]
+    if module is not None:
+        lines.append(f'  "module": {_inline(module)},')
+    lines.append('  "snapshots": {')
     keys = sorted(snapshots, key=snapshot_order)
     for position, key in enumerate(keys):
         lines.append(f"    {_inline(key)}: {{")
@@ -254,6 +267,9 @@ class StoredFile:
     snapshots: dict[str, dict[str, Any]]
     """Each snapshot's document, by name (``"1"``, ``"2"``, or a given name)."""
 
+    module: str | None = None
+    """The test's module, relative to the file's folder (None: not recorded)."""
+
 
 def read_file(path: Path) -> StoredFile | None:
     """The snapshot file at ``path``, or ``None`` when there is none.
@@ -298,14 +314,17 @@ def parse_file(path: Path, data: bytes) -> StoredFile:
         )
     test = document.get("test")
     snapshots = document.get("snapshots")
+    module = document.get("module")
     if not isinstance(test, str) or not isinstance(snapshots, dict):
         raise _file_error(path, 'it needs "test" as a str and "snapshots" as an object')
+    if module is not None and not isinstance(module, str):
+        raise _file_error(path, 'its "module" is not a str')
     for key, snapshot in snapshots.items():
         if not isinstance(snapshot, dict) or not isinstance(
             snapshot.get("entries"), list
         ):
             raise _file_error(path, f'snapshot {key!r} has no "entries" list')
-    return StoredFile(test, snapshots)
+    return StoredFile(test, snapshots, module)
 
 
 def _file_error(path: Path, problem: str) -> SnapshotFileError:
@@ -356,7 +375,7 @@ def remove_snapshots(path: Path, names: set[str] | None) -> bool:
     if len(kept) == len(stored.snapshots):
         return False
     if kept:
-        write_atomic(path, render_file(stored.test, kept))
+        write_atomic(path, render_file(stored.test, kept, stored.module))
         return True
 
     path.unlink(missing_ok=True)

@@ -59,6 +59,7 @@ __all__ = [
     "SnapshotMatcher",
     "journal_snapshot",
     "read_journal_snapshot",
+    "snapshot_document",
 ]
 
 SESSION_KEY: Final = pytest.StashKey[SnapshotSession]()
@@ -70,6 +71,37 @@ Comparable: TypeAlias = Journal | JournalSnapshot | Sequence[Entry]
 _UPDATE_HINT: Final = (
     "Run pytest --phyxius-update to accept the journal as the snapshot."
 )
+
+
+def snapshot_document(
+    compared: Compared,
+    exclude: Paths,
+    replace: Paths,
+    value_hook: ValueHook | None,
+    entry_hook: EntryHook | None,
+) -> tuple[dict[str, Any], bool]:
+    """The snapshot document of ``compared``, and whether it is raw.
+
+    A JSON-codec journal compared without an entry hook or volatile paths
+    gets a raw document (see `raw_entry`): the common case, made cheap. A raw
+    document compares by its canonical text; `plain_document` turns it into
+    what the file holds.
+    """
+    raw = compared.json_codec and entry_hook is None and not exclude and not replace
+    if raw:
+        documents = [raw_entry(entry) for entry in compared.entries]
+    else:
+        documents = [
+            encode_entry(entry, value_hook, entry_hook) for entry in compared.entries
+        ]
+        apply_volatile(documents, exclude, replace)
+    document: dict[str, Any] = {}
+    if compared.journal is not None:
+        document["journal"] = compared.journal
+    if compared.first_sequence:
+        document["first_sequence"] = compared.first_sequence
+    document["entries"] = documents
+    return document, raw
 
 
 @final
@@ -218,7 +250,9 @@ class JournalSnapshotFixture:
         exclude: Paths,
         replace: Paths,
     ) -> tuple[bool, list[str] | None]:
-        document, raw = self._document(entries, exclude, replace)
+        document, raw = snapshot_document(
+            entries, exclude, replace, self._value_hook, self._entry_hook
+        )
         stored_file = self._load()
 
         # The name is taken only once the journal converted without error.
@@ -269,36 +303,6 @@ class JournalSnapshotFixture:
             _UPDATE_HINT,
         ]
 
-    def _document(
-        self, compared: Compared, exclude: Paths, replace: Paths
-    ) -> tuple[dict[str, Any], bool]:
-        """The snapshot document of ``compared``, and whether it is raw.
-
-        A JSON-codec journal compared without hooks or volatile paths gets a
-        raw document (see `raw_entry`): the common case, made cheap.
-        """
-        raw = (
-            compared.json_codec
-            and self._entry_hook is None
-            and not exclude
-            and not replace
-        )
-        if raw:
-            documents = [raw_entry(entry) for entry in compared.entries]
-        else:
-            documents = [
-                encode_entry(entry, self._value_hook, self._entry_hook)
-                for entry in compared.entries
-            ]
-            apply_volatile(documents, exclude, replace)
-        document: dict[str, Any] = {}
-        if compared.journal is not None:
-            document["journal"] = compared.journal
-        if compared.first_sequence:
-            document["first_sequence"] = compared.first_sequence
-        document["entries"] = documents
-        return document, raw
-
     def _load(self) -> StoredFile | None:
         if self._loaded:
             return self._stored
@@ -308,12 +312,16 @@ class JournalSnapshotFixture:
             if not self._session.update:
                 raise
             stored = None  # --phyxius-update rewrites a damaged file
-        if stored is not None and stored.test != self.test_name:
+        module = self._location.module
+        if stored is not None and (
+            stored.test != self.test_name or stored.module not in (None, module)
+        ):
             raise SnapshotNameError(
                 f"snapshot file {os.fspath(self.path)} belongs to test "
-                f"{stored.test!r}, not {self.test_name!r}; two tests were given "
-                "one file (check the pytest_phyxius_snapshot_* hooks), or the file "
-                "was copied: delete or rename it"
+                f"{stored.test!r} of module {stored.module!r}, not {self.test_name!r}"
+                f" of {module!r}; two tests were given one file (check the "
+                "pytest_phyxius_snapshot_* hooks), or the file was copied or its "
+                "module moved: delete or rename it"
             )
         self._stored = stored
         self._loaded = True
@@ -401,7 +409,10 @@ class JournalSnapshotFixture:
         if self._pending:
             snapshots = dict(stored.snapshots) if stored is not None else {}
             snapshots.update(self._pending)
-            write_atomic(self.path, render_file(self.test_name, snapshots))
+            write_atomic(
+                self.path,
+                render_file(self.test_name, snapshots, self._location.module),
+            )
 
         stale = set() if stored is None else set(stored.snapshots) - self._used
         self._session.record_use(self._item.nodeid, self.path, self._used, stale)

@@ -5,7 +5,10 @@ which all collect the same tests) works out each test's file (through the
 ``pytest_phyxius_snapshot_dir`` and ``_filename`` hooks, or by default),
 refuses two tests one file, and notes for each folder whether every test
 module writing to it was collected in full and selected in full: only then
-can a file in it that no test owns be called unused.
+can a file in it that no test owns be called unused, and only if the file
+names one of those modules (a folder the ``pytest_phyxius_snapshot_dir`` hook
+gives several modules also holds the files of modules this session did not
+collect).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pytest
 from pytest_phyxius._snapshot_errors import SnapshotNameError
 from pytest_phyxius._snapshot_files import SUFFIX, check_filename, default_filename
 
-__all__ = ["FIXTURE_NAME", "Location", "SnapshotLayout"]
+__all__ = ["FIXTURE_NAME", "Location", "SnapshotLayout", "module_reference"]
 
 FIXTURE_NAME: Final = "journal_snapshot"
 
@@ -40,14 +43,30 @@ class Location:
     module_nodeid: str
     """The node id of the test's module."""
 
+    module: str = ""
+    """The test module's path relative to the file's folder, as the file records it."""
+
     clash: str | None = None
     """Why the test may not use snapshots (it would share a file), or None."""
+
+
+def module_reference(module_path: Path, folder: Path) -> str:
+    """``module_path`` relative to the snapshot ``folder``, with ``/`` separators.
+
+    What a snapshot file records as its ``"module"``: unlike a node id, it
+    does not change with pytest's rootdir.
+    """
+    try:
+        relative = os.path.relpath(module_path, folder)
+    except ValueError:  # another drive, on Windows
+        relative = os.fspath(module_path)
+    return relative.replace(os.sep, "/")
 
 
 @dataclass(slots=True)
 class _Folder:
     path: Path
-    modules: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)  # as `module_reference`s
     complete: bool = True
     names: dict[str, list[str]] = field(default_factory=dict)  # file name -> nodeids
 
@@ -93,8 +112,10 @@ class SnapshotLayout:
 
     def note_collected(self, report: pytest.CollectReport) -> None:
         """Note what a collector collected (``pytest_collectreport``)."""
+        # Two collectors may share a node id (a module and its doctests under
+        # --doctest-modules): their children add up.
         if report.passed and report.result is not None:
-            self._children[report.nodeid] = list(report.result)
+            self._children.setdefault(report.nodeid, []).extend(report.result)
 
     def build(self, session: pytest.Session) -> None:
         """Give every collected test its snapshot file and check for clashes."""
@@ -119,11 +140,12 @@ class SnapshotLayout:
             except SnapshotNameError as error:
                 for item in module_items:
                     self.locations[item.nodeid] = Location(
-                        module.path, "", module_id, str(error)
+                        module.path, "", module_id, clash=str(error)
                     )
                 continue
             folder = self._folders.setdefault(folder_path, _Folder(folder_path))
-            folder.modules.append(module_id)
+            reference = module_reference(module.path, folder_path)
+            folder.modules.append(reference)
             if not self._selected_in_full(module_id, selected):
                 folder.complete = False
             for item in module_items:
@@ -135,12 +157,12 @@ class SnapshotLayout:
                     # folder can no longer be told complete.
                     folder.complete = False
                     self.locations[item.nodeid] = Location(
-                        folder_path, test_name, module_id, str(error)
+                        folder_path, test_name, module_id, reference, str(error)
                     )
                     continue
                 folder.names.setdefault(name, []).append(item.nodeid)
                 self.locations[item.nodeid] = Location(
-                    folder_path / name, test_name, module_id
+                    folder_path / name, test_name, module_id, reference
                 )
 
         for folder in self._folders.values():
@@ -174,7 +196,9 @@ class SnapshotLayout:
         if hook.get_hookimpls():
             chosen = hook(module_path=module.path, config=self.config)
             if isinstance(chosen, str | os.PathLike):
-                return Path(chosen).absolute()
+                # Relative to the rootdir, not to the working directory, which
+                # changes with where pytest is started.
+                return Path(os.path.normpath(self.config.rootpath / chosen))
             if chosen is not None:
                 raise SnapshotNameError(
                     f"pytest_phyxius_snapshot_dir returned {chosen!r} (type="
@@ -219,7 +243,11 @@ class SnapshotLayout:
                     "pytest_phyxius_snapshot_dir/filename hooks"
                 )
                 self.locations[nodeid] = Location(
-                    location.path, location.test_name, location.module_nodeid, message
+                    location.path,
+                    location.test_name,
+                    location.module_nodeid,
+                    location.module,
+                    message,
                 )
 
     def location_of(self, item: pytest.Item) -> Location:
@@ -239,8 +267,12 @@ class SnapshotLayout:
                 )
             test_name = _test_name(item, module)
             name = self.filename_for(item, test_name)
+            folder_path = self.folder_for(module)
             location = Location(
-                self.folder_for(module) / name, test_name, module.nodeid
+                folder_path / name,
+                test_name,
+                module.nodeid,
+                module_reference(module.path, folder_path),
             )
             self.locations[item.nodeid] = location
         if location.clash is not None:
@@ -262,6 +294,7 @@ class SnapshotLayout:
                     {
                         "path": os.fspath(folder.path),
                         "complete": folder.complete,
+                        "modules": sorted(set(folder.modules)),
                         "stored": stored,
                         "known": sorted(folder.names),
                         "tests": sorted(nodeids),

@@ -11,7 +11,8 @@ A snapshot is *unused* when it belongs to a test that ran to completion and
 did not use it (nor did any test read it for replay). A whole file is
 unused when no collected test owns it any more (the test was renamed or
 removed), which is decided only for folders whose modules were collected and
-selected in full and all of whose tests finished. Everything else, in
+selected in full and all of whose tests finished, and only for a file that
+records one of those modules as its own. Everything else, in
 particular tests deselected by ``-k``, ``-m`` or node ids, skipped, failed
 or interrupted tests, and tests of a crashed worker, leaves files alone.
 """

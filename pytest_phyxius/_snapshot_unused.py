@@ -55,6 +55,7 @@ def merge_payloads(payloads: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 folders[folder["path"]] = {
                     "path": folder["path"],
                     "complete": folder["complete"],
+                    "modules": set(folder["modules"]),
                     "stored": set(folder["stored"]),
                     "known": set(folder["known"]),
                     "tests": set(folder["tests"]),
@@ -64,6 +65,7 @@ def merge_payloads(payloads: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 # the folder is not trusted to be complete.
                 known["complete"] = known["complete"] and folder["complete"]
                 known["complete"] &= known["tests"] == set(folder["tests"])
+                known["complete"] &= known["modules"] == set(folder["modules"])
                 known["stored"] |= set(folder["stored"])
                 known["known"] |= set(folder["known"])
         merged["files"].update(payload["files"])
@@ -114,15 +116,29 @@ def decide_unused(merged: Mapping[str, Any], problems: list[str]) -> list[Unused
             path = os.path.join(folder["path"], name)
             if path in blocked:
                 continue
-            unused = _unread(path, reads.get(path, set()), problems)
+            # Only a file of one of the folder's modules is an orphan: a
+            # folder shared through the dir hook also holds the files of
+            # modules this session did not collect.
+            unused = _unread(
+                path, reads.get(path, set()), problems, modules=folder["modules"]
+            )
             if unused is None or unused:
                 found.append(Unused(path, unused, None))
     return found
 
 
-def _unread(path: str, read: set[str], problems: list[str]) -> tuple[str, ...] | None:
-    """The snapshots of ``path`` nobody read: None for the whole file, () for none."""
-    if not read:
+def _unread(
+    path: str,
+    read: set[str],
+    problems: list[str],
+    modules: set[str] | None = None,
+) -> tuple[str, ...] | None:
+    """The snapshots of ``path`` nobody read: None for the whole file, () for none.
+
+    With ``modules``, a file that does not belong to one of them (see
+    `_of_modules`) is left alone: () as well.
+    """
+    if not read and modules is None:
         return None
     try:
         stored = read_file(Path(path))
@@ -131,8 +147,25 @@ def _unread(path: str, read: set[str], problems: list[str]) -> tuple[str, ...] |
         return ()
     if stored is None:
         return ()
+    if modules is not None and not _of_modules(stored.module, modules, path):
+        return ()
+    if not read:
+        return None
     left = sorted(set(stored.snapshots) - read, key=snapshot_order)
     return tuple(left)
+
+
+def _of_modules(module: str | None, modules: set[str], path: str) -> bool:
+    """Whether a file recording ``module`` belongs to one of ``modules``.
+
+    A file that records no module (written before files recorded theirs) is
+    taken to belong to the one module whose default folder holds it, and to
+    no module in any other folder.
+    """
+    if module is not None:
+        return module in modules
+    stem = os.path.basename(os.path.dirname(path))
+    return modules == {f"../../{stem}.py"}
 
 
 def summary_lines(

@@ -160,7 +160,9 @@ def _encode_mapping(
         ]
         for key, item in mapping.items()
     ]
-    items.sort(key=lambda pair: canonical(pair[0]))
+    # Keys of one text (two objects with one repr) are ordered by their
+    # values, so that the order never follows the mapping's own.
+    items.sort(key=lambda pair: (canonical(pair[0]), canonical(pair[1])))
     return {TAG: "dict", "items": items}
 
 

@@ -51,11 +51,14 @@ def pytest_phyxius_snapshot_dir(
 ) -> Path | None:
     """The folder holding the snapshot files of the tests in ``module_path``.
 
-    First result. Return an absolute path, or ``None`` for the default
-    ``module_path.parent / "__snapshots__" / module_path.stem``. Every test
-    module must get a folder of its own: two modules sharing one is reported
-    as a name clash on each of their tests that uses ``journal_snapshot``,
-    and unused files in a shared folder are never removed.
+    First result. Return a path (a relative one is taken from pytest's
+    rootdir, ``config.rootpath``), or ``None`` for the default
+    ``module_path.parent / "__snapshots__" / module_path.stem``. Several
+    modules may share a folder: each file records its module, so cleaning up
+    after a run of one module never touches another module's files. Tests of
+    two modules that would get one file name in it are reported as a name
+    clash (and a file of another module is never taken over), so give each
+    module a folder of its own when their test names overlap.
 
     Called once per test module, while collecting.
     """

@@ -115,7 +115,11 @@ def test_a_pickle_journal_is_read_back_only_with_the_codec_named() -> None:
         r"codec='pickle' to read it \(for pickle, only if you trust the document",
     ):
         Journal.from_json(text)
-    with pytest.raises(DecodeError, match=r"not 'json'; pass codec='pickle'$"):
+    with pytest.raises(
+        DecodeError,
+        match=r"^journal document was written with codec 'pickle', not 'json'; "
+        r"pass codec='pickle'$",
+    ):
         Journal.from_json(text, codec="json")
 
     copy = Journal.from_json(text, codec="pickle")

@@ -117,6 +117,7 @@ class Project:
             "format": "phyxius.journal-snapshots",
             "version": 1,
             "test": file.removesuffix(".json"),
+            "module": f"../../{module}.py",
             "snapshots": {"1": {"journal": "default", "entries": []}},
         }
         path = self.folder(module) / file

@@ -38,3 +38,41 @@ def test_keyword_selection_reports_and_removes_only_selected_tests_snapshots(
 
     # The orphan file survived: the module was not selected in full.
     assert "test_removed.json" in project.files()
+
+
+DOCTESTED = '''
+def place(journal, what):
+    """Append an order to the journal.
+
+    >>> place([], "x") is None
+    False
+    """
+    if isinstance(journal, list):
+        return journal
+    journal.append({"type": "order.placed", "what": what})
+    return journal
+
+def test_alpha(journal, journal_snapshot):
+    assert place(journal, "alpha") == journal_snapshot
+
+def test_beta(journal, journal_snapshot):
+    assert place(journal, "beta") == journal_snapshot
+'''
+
+
+@pytest.mark.parametrize("dist", DIST)
+def test_keyword_selection_with_doctests_leaves_deselected_tests_alone(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dist: tuple[str, ...]
+) -> None:
+    # Under --doctest-modules a module is collected twice, as tests and as
+    # doctests, under one node id.
+    project = Project(pytester, monkeypatch, dist)
+    project.module("test_orders", DOCTESTED)
+    project.run("--doctest-modules").assert_outcomes(passed=3)
+    project.add_orphan("test_removed.json")
+    before = project.files()
+
+    result = project.run("--doctest-modules", "--phyxius-update", "-k", "not beta")
+
+    result.assert_outcomes(passed=2)
+    assert project.files() == before

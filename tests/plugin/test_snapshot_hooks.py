@@ -45,10 +45,31 @@ def test_the_dir_hook_moves_snapshots_and_cleanup_follows_them(
     )
 
 
-def test_the_filename_hook_names_the_files(
+def test_a_relative_folder_from_the_dir_hook_is_taken_from_the_rootdir(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = Project(pytester, monkeypatch, ())
+    pytester.makeconftest(
+        """
+        def pytest_phyxius_snapshot_dir(module_path):
+            return f"golden/{module_path.stem}"
+        """
+    )
+    project.module("test_orders", ORDERS)
+    elsewhere = pytester.mkdir("elsewhere")
+    monkeypatch.chdir(elsewhere)
+
+    project.run(str(project.root)).assert_outcomes(passed=5)
+
+    assert len(list((project.root / "golden" / "test_orders").iterdir())) == 5
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("dist", DIST)
+def test_the_filename_hook_names_the_files(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dist: tuple[str, ...]
+) -> None:
+    project = Project(pytester, monkeypatch, dist)
     pytester.makeconftest(
         """
         def pytest_phyxius_snapshot_filename(test_name, default):
@@ -155,10 +176,90 @@ def test_two_tests_given_one_file_by_the_hooks_is_a_clash(
     ]
 
 
-def test_the_entry_and_value_hooks_shape_what_is_written(
+SHARED = """
+def pytest_phyxius_snapshot_dir(module_path, config):
+    return config.rootpath / "shared"
+"""
+
+
+@pytest.mark.parametrize("dist", DIST)
+def test_a_folder_shared_by_modules_loses_only_the_run_modules_unused_files(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dist: tuple[str, ...]
+) -> None:
+    project = Project(pytester, monkeypatch, dist)
+    pytester.makeconftest(SHARED)
+    test = """
+        def test_{}(journal, journal_snapshot):
+            journal.append({{"n": 1}})
+            assert journal == journal_snapshot
+    """
+    project.module("test_one", test.format("a"))
+    project.module("test_two", test.format("b"))
+    project.run().assert_outcomes(passed=2)
+    shared = project.root / "shared"
+    assert json.loads((shared / "test_a.json").read_text())["module"] == (
+        "../test_one.py"
+    )
+    # A test of test_one.py that was removed, and one of test_two.py.
+    for name, module in (("test_gone", "one"), ("test_went", "two")):
+        (shared / f"{name}.json").write_text(
+            (shared / "test_a.json")
+            .read_text()
+            .replace('"test_a"', f'"{name}"')
+            .replace("test_one.py", f"test_{module}.py")
+        )
+
+    result = project.run("--phyxius-update", "test_one.py")
+
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "journal snapshots: 1 passed, 1 removed",
+            "  shared/test_gone.json: whole file (no such test)",
+        ]
+    )
+    assert sorted(p.name for p in shared.iterdir()) == [
+        "test_a.json",
+        "test_b.json",
+        "test_went.json",
+    ]
+
+
+def test_a_file_of_another_module_in_a_shared_folder_is_not_taken_over(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = Project(pytester, monkeypatch, ())
+    pytester.makeconftest(SHARED)
+    test = """
+        def test_same(journal, journal_snapshot):
+            journal.append({"n": 1})
+            assert journal == journal_snapshot
+    """
+    project.module("test_one", test)
+    project.module("test_two", test)
+    project.run("test_one.py").assert_outcomes(passed=1)
+    written = (project.root / "shared" / "test_same.json").read_text()
+
+    result = project.run("--phyxius-update", "test_two.py")
+
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *SnapshotNameError: snapshot file */shared/test_same.json belongs "
+            "to test 'test_same' of module '../test_one.py', not 'test_same' of "
+            "'../test_two.py'; two tests were given one file (check the "
+            "pytest_phyxius_snapshot_* hooks), or the file was copied or its module "
+            "moved: delete or rename it"
+        ]
+    )
+    assert (project.root / "shared" / "test_same.json").read_text() == written
+
+
+@pytest.mark.parametrize("dist", DIST)
+def test_the_entry_and_value_hooks_shape_what_is_written(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, dist: tuple[str, ...]
+) -> None:
+    project = Project(pytester, monkeypatch, dist)
     pytester.makeconftest(
         """
         from money import Money

@@ -52,10 +52,13 @@ def check_files(project: Project, cases: int, version: str) -> None:
 
 
 @pytest.mark.slow
-def test_four_workers_update_and_clean_up_hundreds_of_cases(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("workers", ["2", "4"])
+def test_workers_update_and_clean_up_hundreds_of_cases(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
-    project = Project(pytester, monkeypatch, ("-n", "4"))
+    # Every file is written by the worker that ran its test, and the unused
+    # ones are decided by the controller from all the workers' records.
+    project = Project(pytester, monkeypatch, ("-n", workers))
     project.module("test_many", MANY)
 
     written = project.run("--phyxius-update")

@@ -120,6 +120,23 @@ def test_sets_sort_by_canonical_text_whatever_their_types() -> None:
     assert decode_value(document, "data") == {3, "a", (1, 2), None, 2.5}
 
 
+class Token:
+    """A key whose repr does not tell two instances apart."""
+
+    def __repr__(self) -> str:
+        return "Token()"
+
+
+def test_keys_of_one_text_are_ordered_by_their_values_not_insertion() -> None:
+    first, second = Token(), Token()
+
+    forward = encode_value({first: "x", second: "y"}, None, "data")
+    backward = encode_value({second: "y", first: "x"}, None, "data")
+
+    assert forward == backward
+    assert [value for _, value in forward["items"]] == ["x", "y"]
+
+
 def test_canonical_text_tells_apart_what_equality_does_not() -> None:
     assert 1 == 1.0 == True
     assert len({canonical(1), canonical(1.0), canonical(True)}) == 3

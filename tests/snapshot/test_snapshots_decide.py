@@ -32,6 +32,7 @@ def folder(path: str, complete: bool = True, **fields: list[str]) -> dict[str, A
     return {
         "path": path,
         "complete": complete,
+        "modules": fields.get("modules", ["../m.py"]),
         "stored": fields.get("stored", []),
         "known": fields.get("known", []),
         "tests": fields.get("tests", []),
@@ -61,28 +62,87 @@ def test_a_completed_test_without_the_fixture_leaves_its_whole_file_unused() -> 
     assert decide_unused(merged, []) == [Unused("/s/a.json", None, "m::a")]
 
 
-def test_orphans_count_only_in_complete_folders_whose_tests_all_finished() -> None:
+def orphan(folder_path: Path, name: str, module: str | None = "../m.py") -> None:
+    """Write a snapshot file no collected test owns, of ``module``."""
+    document: dict[str, dict[str, Any]] = {"1": {"entries": []}}
+    write_atomic(folder_path / name, render_file(name[:-5], document, module))
+
+
+def test_orphans_count_only_in_complete_folders_whose_tests_all_finished(
+    tmp_path: Path,
+) -> None:
+    orphan(tmp_path, "gone.json")
     stored = ["a.json", "gone.json"]
-    complete = folder("/s", stored=stored, known=["a.json"], tests=["m::a", "m::b"])
+    s = str(tmp_path)
+    complete = folder(s, stored=stored, known=["a.json"], tests=["m::a", "m::b"])
 
     finished = merge_payloads([payload(folders=[complete], finished=["m::a", "m::b"])])
     unfinished = merge_payloads([payload(folders=[complete], finished=["m::a"])])
     partial = merge_payloads(
-        [
-            payload(
-                folders=[folder("/s", False, stored=stored, known=["a.json"], tests=[])]
-            )
-        ]
+        [payload(folders=[folder(s, False, stored=stored, known=["a.json"])])]
     )
 
-    assert decide_unused(finished, []) == [Unused("/s/gone.json", None, None)]
+    gone = str(tmp_path / "gone.json")
+    assert decide_unused(finished, []) == [Unused(gone, None, None)]
     assert decide_unused(unfinished, []) == []
     assert decide_unused(partial, []) == []
 
 
-def test_workers_records_merge_and_disagreeing_workers_trust_nothing() -> None:
-    first = folder("/s", stored=["gone.json"], tests=["m::a", "m::b"])
-    other = folder("/s", stored=["gone.json"], tests=["m::a"])
+def test_an_orphan_of_a_module_the_session_did_not_collect_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    # A folder the dir hook gives to several modules: only test_one.py ran.
+    orphan(tmp_path, "mine.json", "../test_one.py")
+    orphan(tmp_path, "theirs.json", "../test_two.py")
+    orphan(tmp_path, "unknown.json", None)
+    shared = folder(
+        str(tmp_path),
+        stored=["mine.json", "theirs.json", "unknown.json"],
+        modules=["../test_one.py"],
+        tests=["test_one.py::test_a"],
+    )
+    merged = merge_payloads(
+        [payload(folders=[shared], finished=["test_one.py::test_a"])]
+    )
+    problems: list[str] = []
+
+    assert decide_unused(merged, problems) == [
+        Unused(str(tmp_path / "mine.json"), None, None)
+    ]
+    assert problems == []
+
+
+def test_a_file_without_its_module_is_an_orphan_only_in_its_default_folder(
+    tmp_path: Path,
+) -> None:
+    default = tmp_path / "__snapshots__" / "test_one"
+    orphan(default, "gone.json", None)
+    orphan(tmp_path, "gone.json", None)
+    merged = merge_payloads(
+        [
+            payload(
+                folders=[
+                    folder(str(place), stored=["gone.json"], modules=[module])
+                    for place, module in (
+                        (default, "../../test_one.py"),
+                        (tmp_path, "../test_one.py"),
+                    )
+                ]
+            )
+        ]
+    )
+
+    assert decide_unused(merged, []) == [Unused(str(default / "gone.json"), None, None)]
+
+
+def test_workers_records_merge_and_disagreeing_workers_trust_nothing(
+    tmp_path: Path,
+) -> None:
+    orphan(tmp_path, "gone.json")
+    s = str(tmp_path)
+    first = folder(s, stored=["gone.json"], tests=["m::a", "m::b"])
+    other = folder(s, stored=["gone.json"], tests=["m::a"])
+    elsewhere = folder(s, stored=["gone.json"], tests=["m::a", "m::b"], modules=[])
 
     agreeing = merge_payloads(
         [
@@ -90,15 +150,20 @@ def test_workers_records_merge_and_disagreeing_workers_trust_nothing() -> None:
             payload(folders=[first], finished=["m::b"]),
         ]
     )
-    disagreeing = merge_payloads(
-        [
-            payload(folders=[first], finished=["m::a", "m::b"]),
-            payload(folders=[other], finished=[]),
-        ]
-    )
+    disagreeing = [
+        merge_payloads(
+            [
+                payload(folders=[first], finished=["m::a", "m::b"]),
+                payload(folders=[different], finished=[]),
+            ]
+        )
+        for different in (other, elsewhere)
+    ]
 
-    assert decide_unused(agreeing, []) == [Unused("/s/gone.json", None, None)]
-    assert decide_unused(disagreeing, []) == []
+    assert decide_unused(agreeing, []) == [
+        Unused(str(tmp_path / "gone.json"), None, None)
+    ]
+    assert [decide_unused(merged, []) for merged in disagreeing] == [[], []]
 
 
 def test_blocked_files_are_never_unused() -> None:

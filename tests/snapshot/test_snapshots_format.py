@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def test_a_file_is_laid_out_for_review() -> None:
             "1": snapshot({"a": 1}, [1, 2]),
             "10": snapshot(),
         },
+        "../../test_cart.py",
     )
 
     assert text == (
@@ -44,6 +46,7 @@ def test_a_file_is_laid_out_for_review() -> None:
         '  "format": "phyxius.journal-snapshots",\n'
         '  "version": 1,\n'
         '  "test": "TestCart::test_add[card]",\n'
+        '  "module": "../../test_cart.py",\n'
         '  "snapshots": {\n'
         '    "1": {\n'
         '      "journal": "default",\n'
@@ -80,6 +83,12 @@ def test_a_file_is_laid_out_for_review() -> None:
         "  }\n"
         "}\n"
     )
+    stored = parse_file(Path("test_cart.json"), text.encode())
+    assert (stored.test, stored.module) == (
+        "TestCart::test_add[card]",
+        "../../test_cart.py",
+    )
+    assert list(stored.snapshots) == ["1", "10", "after"]
 
 
 def test_a_value_too_long_for_its_line_is_expanded() -> None:
@@ -176,6 +185,11 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_read(tmp_path: Path) -> None:
             b'"snapshots": {"1": {"entries": {}}}}',
             r"snapshot '1' has no \"entries\" list",
         ),
+        (
+            b'{"format": "phyxius.journal-snapshots", "version": 1, "test": "t", '
+            b'"module": ["m.py"], "snapshots": {}}',
+            r'its "module" is not a str',
+        ),
     ],
 )
 def test_a_damaged_file_is_refused_naming_it(
@@ -209,6 +223,38 @@ def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(
     assert path.read_bytes() == b"second\n"
     assert os.listdir(path.parent) == ["test_x.json"]
     assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def test_a_reader_sees_the_old_file_or_the_new_one_never_a_mix(
+    tmp_path: Path,
+) -> None:
+    # Two large texts written in turn by one thread while another reads: with
+    # a write in place, the reader would catch a truncated or mixed file.
+    path = tmp_path / "test_x.json"
+    texts = [
+        render_file("test_x", {"1": snapshot(*([letter * 100] * 2000))})
+        for letter in "ab"
+    ]
+    write_atomic(path, texts[0])
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.append(path.read_text(encoding="utf-8"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for round_ in range(60):
+            write_atomic(path, texts[round_ % 2])
+    finally:
+        done.set()
+        reader.join()
+
+    assert seen
+    assert all(text in texts for text in seen)
+    assert os.listdir(tmp_path) == ["test_x.json"]
 
 
 def test_a_failed_write_keeps_the_old_file_and_removes_the_temporary(

@@ -19,20 +19,28 @@ from phyxius.clock import ControlledClock
 from phyxius.journal import JournalSnapshot, SortableIds, create_journal
 from pytest_phyxius._snapshot_codec import encode_entry, plain_document, raw_entry
 from pytest_phyxius._snapshot_files import render_file, write_atomic
+from pytest_phyxius._snapshot_fixture import snapshot_document
+from pytest_phyxius._snapshot_matcher import entries_of
 from pytest_phyxius._snapshot_values import canonical, decode_value, encode_value
 from pytest_phyxius.snapshot import read_journal_snapshot
+
+# Text with what trips up snapshot files more often than chance would pick
+# it: line ends of every platform, Unicode line separators, control and
+# format characters, quotes and backslashes.
+TRICKY_CHARACTERS = '\r\n\x00\x0b\x0c\x1b\x1c\x7f\x85\u00a0\u200b\u2028\u2029\ufeff"\\'
+texts = st.text(
+    st.characters(codec="utf-8") | st.sampled_from(TRICKY_CHARACTERS), max_size=12
+) | st.sampled_from(["\r\n", "a\rb", "\u2028\u2029", "\U0001f600\u0301"])
+keys = texts.filter(lambda key: key != "__phyxius__")
 
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
+    | texts,
     lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.text().filter(lambda key: key != "__phyxius__"), children, max_size=4
-        )
+        st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4)
     ),
     max_leaves=12,
 )
@@ -40,34 +48,37 @@ json_values = st.recursive(
 steps = st.lists(
     st.tuples(
         json_values,
-        st.dictionaries(
-            st.text(max_size=5).filter(lambda k: k != "__phyxius__"),
-            json_values,
-            max_size=2,
-        ),
+        st.dictionaries(keys, json_values, max_size=2),
         st.integers(min_value=0, max_value=10**12),
     ),
     max_size=6,
 )
 
 
-def write_and_read(journal_snapshot: JournalSnapshot) -> JournalSnapshot:
-    document = {
-        "journal": journal_snapshot.name,
-        "entries": [encode_entry(entry, None, None) for entry in journal_snapshot],
-    }
+def write_and_read(snapshot: JournalSnapshot) -> JournalSnapshot:
+    """Write ``snapshot`` as the fixture does, then read it back for replay."""
+    compared = entries_of(snapshot)
+    assert compared is not None
+    document, raw = snapshot_document(compared, (), (), None, None)
+    if raw:
+        document = plain_document(document)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "test_x.json"
-        write_atomic(path, render_file("test_x", {"1": document}))
+        write_atomic(path, render_file("test_x", {"1": document}, "../../test.py"))
+        assert b"\r" not in path.read_bytes()
         return read_journal_snapshot(path)
 
 
-@given(steps, st.integers(min_value=-(2**40), max_value=2**40))
+@given(steps, st.integers(min_value=-(2**40), max_value=2**40), st.booleans())
 def test_any_journal_of_json_data_reads_back_unchanged(
-    appends: list[tuple[Any, dict[str, Any], int]], start: int
+    appends: list[tuple[Any, dict[str, Any], int]], start: int, pickled: bool
 ) -> None:
+    # The JSON codec takes the fixture's fast path; the pickle codec the full
+    # conversion of every value.
     clock = ControlledClock(start)
-    journal = create_journal(clock=clock, ids=SortableIds(seed=7))
+    journal = create_journal(
+        clock=clock, ids=SortableIds(seed=7), codec="pickle" if pickled else None
+    )
     for data, metadata, pause_ns in appends:
         journal.append(data, metadata=metadata or None)
         clock.advance(timedelta(microseconds=pause_ns // 1000))
@@ -75,11 +86,19 @@ def test_any_journal_of_json_data_reads_back_unchanged(
     original = journal.snapshot()
     restored = write_and_read(original)
 
-    assert restored == original
-    assert [entry.at for entry in restored] == [entry.at for entry in original]
+    assert [
+        (entry.id, entry.sequence, entry.at, entry.data, entry.metadata)
+        for entry in restored
+    ] == [
+        (entry.id, entry.sequence, entry.at, entry.data, entry.metadata)
+        for entry in original
+    ]
+    assert canonical([entry.data for entry in restored]) == canonical(
+        [entry.data for entry in original]
+    )
     replayed = create_journal(clock=clock)
     replayed.load(restored.entries)
-    assert replayed.snapshot() == original
+    assert replayed.snapshot() == restored
 
 
 @given(
