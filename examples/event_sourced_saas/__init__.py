@@ -4,8 +4,9 @@ Every change to a tenant is an event in the tenant's stream, a journal in one
 SQLite file; the tenant's state is a fold of its stream (`replay`), commands
 are decided against that state and appended with ``expected_sequence``
 (`TenantAggregate`), a supervised process per tenant is its writer and bills
-it when a billing period ends (`TenantWorker`), and an atom holds a read model
-of every tenant (`Projection`). `SaasService` puts it together.
+it when a billing period ends (`TenantWorker`), an atom holds a read model of
+every tenant (`Projection`), and an atom per tenant holds the state its
+worker has (`SaasService.live`). `SaasService` puts it together.
 
 Run it for a few seconds on the real clock with
 ``python -m examples.event_sourced_saas``; its tests

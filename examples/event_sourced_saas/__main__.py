@@ -47,6 +47,9 @@ from phyxius.process import Backoff, create_supervisor
 
 DAY = timedelta(days=1)
 
+SETTLE = 20.0
+"""Seconds to wait after the clients stop for acme's billing to finish."""
+
 
 def anchor_for(period_end: datetime) -> tuple[datetime, int]:
     """A subscription start whose billing period ends exactly at ``period_end``.
@@ -117,9 +120,13 @@ async def write_the_past(
 
 
 async def run_live(
-    path: Path, seconds: float, seed: int, started: float
+    path: Path, seconds: float, seed: int, started: float, acme_period: int
 ) -> dict[str, TenantState]:
-    """The service on the real clock, over the same file, for ``seconds``."""
+    """The service on the real clock, over the same file, for ``seconds``.
+
+    Then, if acme's period ``acme_period`` is not paid yet, wait for it (up to
+    `SETTLE` seconds): its worker may be between a crash and its restart.
+    """
     clock = SystemClock()
 
     def lifecycle(event: Event) -> None:
@@ -174,7 +181,15 @@ async def run_live(
     async with asyncio.TaskGroup() as clients:
         for tenant, every in (("acme", 0.6), ("globex", 0.9), ("initech", 0.8)):
             clients.create_task(client(tenant, every))
-    await asyncio.sleep(0.3)  # let the last billing finish
+    try:
+        await service.live("acme").wait_for(
+            lambda acme: (
+                acme is not None and acme.billed > acme_period and not acme.unpaid
+            ),
+            timeout=SETTLE,
+        )
+    except TimeoutError:
+        print(f"acme's period {acme_period} was not paid within {SETTLE:g}s more")
 
     states = {}
     for tenant in events.tenants():
@@ -251,7 +266,7 @@ def main(seconds: float, seed: int) -> None:
         log.setLevel(logging.INFO)
         log.propagate = False
         try:
-            states = asyncio.run(run_live(path, seconds, seed, started))
+            states = asyncio.run(run_live(path, seconds, seed, started, acme_period))
         finally:
             log.removeHandler(handler)
 
@@ -297,9 +312,36 @@ class _Relative(logging.Filter):
         return True
 
 
+def _seconds(text: str) -> float:
+    """``--seconds``: a number of seconds longer than zero."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"--seconds={text!r} is not a duration; pass a number of seconds "
+            "above zero, such as 4 or 0.5"
+        )
+    return seconds
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--seed", type=int, default=7)
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.event_sourced_saas",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "--seconds",
+        type=_seconds,
+        default=4.0,
+        help="how long the clients send usage on the real clock (default: 4)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        help="seeds the clients' choices and the restart back-off (default: 7)",
+    )
     options = parser.parse_args()
     main(options.seconds, options.seed)

@@ -12,6 +12,12 @@ The request id crosses from the caller's task to the worker's inside the
 `Execute` message, and the worker sets the context again around the
 command: context variables follow awaits and tasks started from inside, not
 messages sent to a process that was started elsewhere.
+
+Each tenant's live state is also kept in an atom (`SaasService.live`), set by
+its worker after every event it writes: read it without a round trip to the
+worker, watch it, or ``await`` a condition on it (``live(t).wait_for(...)``).
+Its history is the sequence of states the live system went through, which
+is what the tests replay the journal against.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Final, Protocol, final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final, Protocol, TypeVar, final
 
 from examples.event_sourced_saas._commands import (
     AddUser,
@@ -46,9 +52,11 @@ from examples.event_sourced_saas._worker import (
     GetState,
     Rejected,
     TenantWorker,
+    positive_ns,
     worker_name,
 )
 from phyxius import Duration
+from phyxius.atom import Atom, create_atom
 from phyxius.effect import Env, RetryPolicy, effect
 from phyxius.process import (
     AskTimeoutError,
@@ -58,9 +66,11 @@ from phyxius.process import (
     RestartType,
 )
 
-__all__ = ["DEFAULT_REQUEST_RETRY", "SaasService", "Spawner"]
+__all__ = ["DEFAULT_REQUEST_RETRY", "LiveAtom", "SaasService", "Spawner"]
 
 logger = logging.getLogger("examples.event_sourced_saas")
+
+_T = TypeVar("_T")
 
 DEFAULT_REQUEST_RETRY: Final = RetryPolicy(
     max_attempts=5,
@@ -71,6 +81,9 @@ DEFAULT_REQUEST_RETRY: Final = RetryPolicy(
 """Requests: five attempts, on a worker that crashed or did not answer in time."""
 
 _GONE: Final = frozenset({ProcessStatus.STOPPED, ProcessStatus.CRASHED})
+
+LiveAtom = Callable[[str], Atom[TenantState | None]]
+"""Makes the atom that holds a tenant's live state, given the tenant id."""
 
 
 class Spawner(Protocol):
@@ -95,8 +108,12 @@ class SaasService:
 
     ``events`` holds the streams, ``supervisor`` supervises one
     `TenantWorker` per tenant (its restart intensity and back-off are the
-    owner's choice), ``gateway`` takes payments. ``request_ids`` makes the id
-    of a request made without one (default: random).
+    owner's choice), ``gateway`` takes payments. Each request may wait
+    ``ask_timeout`` for its worker's answer, and ``request_timeout`` for all
+    its attempts (``request_retry``) together. ``request_ids`` makes the id
+    of a request made without one (default: random). ``live_atom`` makes the
+    atom of each tenant's live state (default: `create_atom` holding None,
+    on the event store's clock, keeping the last value only).
     """
 
     def __init__(
@@ -112,17 +129,30 @@ class SaasService:
         request_timeout: Duration = 30.0,
         request_retry: RetryPolicy = DEFAULT_REQUEST_RETRY,
         request_ids: Callable[[], str] | None = None,
+        live_atom: LiveAtom | None = None,
     ) -> None:
+        positive_ns(ask_timeout, name="ask_timeout")
+        positive_ns(request_timeout, name="request_timeout")
         self.events = events
         """The event store."""
         self.projection = Projection(events) if projection is None else projection
         """The read model of every tenant."""
         self._supervisor = supervisor
-        self._spec = TenantWorker(events, gateway, catalogue=catalogue, billing=billing)
+        self._spec = TenantWorker(
+            events,
+            gateway,
+            catalogue=catalogue,
+            billing=billing,
+            on_change=self._publish,
+        )
         self._ask_timeout = ask_timeout
         self._request_timeout = request_timeout
         self._request_retry = request_retry
         self._request_ids = request_ids or _random_request_id
+        self._live_atom = live_atom or self._default_live_atom
+        # Invariant: a tenant's atom exists before its first worker is
+        # spawned, so workers (in their threads) only ever read this dict.
+        self._live: dict[str, Atom[TenantState | None]] = {}
         self._workers: dict[str, ProcessRef] = {}
         self._spawning = asyncio.Lock()
 
@@ -138,6 +168,20 @@ class SaasService:
     def workers(self) -> dict[str, ProcessRef]:
         """The worker of each tenant started here."""
         return dict(self._workers)
+
+    def live(self, tenant: str) -> Atom[TenantState | None]:
+        """The atom holding ``tenant``'s state as its worker has it now.
+
+        Its worker sets it after every event it writes and whenever it
+        rebuilds the tenant from the journal (an equal state changes
+        nothing, so a restart adds no version). It holds None until a
+        worker has read the tenant. Call it from the event loop's thread.
+        """
+        check_tenant_id(tenant)
+        atom = self._live.get(tenant)
+        if atom is None:
+            atom = self._live[tenant] = self._live_atom(tenant)
+        return atom
 
     # -- commands ---------------------------------------------------------------------
 
@@ -192,16 +236,27 @@ class SaasService:
         """End the subscription at the end of the current billing period."""
         return await self._request(tenant, CancelSubscription(), request_id)
 
-    async def state(self, tenant: str) -> TenantState | None:
-        """The tenant's current state, from its worker (None: no such tenant)."""
+    async def state(
+        self, tenant: str, *, request_id: str | None = None
+    ) -> TenantState | None:
+        """The tenant's current state, from its worker (None: no such tenant).
+
+        The worker reads what other writers appended first. A request like
+        the commands: retried if the worker crashes before it answers.
+        """
         check_tenant_id(tenant)
         if tenant not in self._workers and not self.events.exists(tenant):
             return None
-        worker = await self._worker(tenant)
-        state: TenantState | None = await worker.ask(
-            GetState(), timeout=self._ask_timeout
-        )
-        return state
+        rid = self._request_ids() if request_id is None else request_id
+
+        async def attempt(env: Env) -> TenantState | None:
+            worker = await self._worker(tenant)
+            state: TenantState | None = await worker.ask(
+                GetState(), timeout=self._ask_timeout
+            )
+            return state
+
+        return await self._run(tenant, rid, attempt)
 
     # -- machinery -------------------------------------------------------------
 
@@ -219,12 +274,18 @@ class SaasService:
             accepted: Accepted = outcome
             return accepted
 
+        return await self._run(tenant, rid, attempt)
+
+    async def _run(
+        self, tenant: str, request_id: str, attempt: Callable[[Env], Awaitable[_T]]
+    ) -> _T:
+        """Run one request: retried, under a deadline, with its ids in context."""
         request = (
             effect(attempt).retry(self._request_retry).timeout(self._request_timeout)
         )
         return await request.run_or_raise(
             clock=self.events.clock,
-            context={"tenant_id": tenant, "request_id": rid},
+            context={"tenant_id": tenant, "request_id": request_id},
         )
 
     async def _worker_for(self, tenant: str, command: Command) -> ProcessRef:
@@ -243,6 +304,7 @@ class SaasService:
         async with self._spawning:
             worker = self._workers.get(tenant)
             if worker is None or worker.status in _GONE:
+                self.live(tenant)  # before the worker can publish to it
                 worker = await self._supervisor.spawn(
                     self._spec, name=worker_name(tenant), ctx=tenant
                 )
@@ -250,6 +312,13 @@ class SaasService:
                 self.projection.follow(tenant)
                 logger.info("started the worker of %r", tenant)
             return worker
+
+    def _publish(self, state: TenantState) -> None:
+        self._live[state.tenant].set(state)
+
+    def _default_live_atom(self, tenant: str) -> Atom[TenantState | None]:
+        initial: TenantState | None = None
+        return create_atom(initial, clock=self.events.clock, name=f"live:{tenant}")
 
 
 def _random_request_id() -> str:

@@ -14,6 +14,9 @@ file, an operator's script) appended in between, the append fails with
 `ConcurrencyError` having written nothing, and the aggregate reads the new
 events and decides again: every command is validated against the state it
 actually lands on.
+
+An aggregate can report each state it moves to (``on_change``): the service
+keeps each tenant's live state in an atom that way (see `_service`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ __all__ = [
     "STREAM_PREFIX",
     "Accepted",
     "EventStore",
+    "OnChange",
     "OpenJournal",
     "TenantAggregate",
 ]
@@ -57,6 +61,9 @@ MAX_CONFLICTS: Final = 8
 
 OpenJournal = Callable[[str], Journal]
 """Opens the journal of a stream by name (tests pass the plugin's journal factory)."""
+
+OnChange = Callable[[TenantState], object]
+"""Told each state an aggregate moves to (in the thread that moved it)."""
 
 
 @final
@@ -146,6 +153,10 @@ class TenantAggregate:
     Not thread-safe: one owner at a time (a tenant worker). Other owners of
     the same tenant, here or in another process, are safe: they conflict, and
     the loser decides again.
+
+    ``on_change`` is called with the new state after every command that
+    wrote an event, and after every `catch_up` that read new entries (once,
+    with the state after the last of them), in the calling thread.
     """
 
     def __init__(
@@ -154,10 +165,12 @@ class TenantAggregate:
         tenant: str,
         *,
         catalogue: Mapping[str, Plan] = PLANS,
+        on_change: OnChange | None = None,
     ) -> None:
         self._events = events
         self._tenant = check_tenant_id(tenant)
         self._catalogue = catalogue
+        self._on_change = on_change
         self._journal = events.stream(tenant)
         self._state: TenantState | None = None
 
@@ -178,8 +191,11 @@ class TenantAggregate:
 
     def catch_up(self) -> TenantState | None:
         """Fold the entries appended since the state was last read; return the state."""
-        for entry in self._journal.read(start=self.position):
+        before = self.position
+        for entry in self._journal.read(start=before):
             self._state = apply(self._state, entry)
+        if self._state is not None and self.position != before:
+            self._changed(self._state)
         return self._state
 
     def execute(self, command: Command, *, request_id: str) -> Accepted:
@@ -227,6 +243,7 @@ class TenantAggregate:
             if entry.sequence != self.position:
                 continue  # the store recognised a retry of a stored append
             self._state = apply(self._state, entry)
+            self._changed(self._state)
             return Accepted(entry, self._state)
 
         assert conflict is not None
@@ -235,3 +252,7 @@ class TenantAggregate:
             f"request {request_id!r}; nothing was written"
         )
         raise conflict
+
+    def _changed(self, state: TenantState) -> None:
+        if self._on_change is not None:
+            self._on_change(state)

@@ -55,7 +55,12 @@ from examples.event_sourced_saas._commands import (
 from examples.event_sourced_saas._gateway import GatewayError, PaymentGateway
 from examples.event_sourced_saas._plans import PLANS, Plan
 from examples.event_sourced_saas._state import TenantState, UnpaidInvoice
-from examples.event_sourced_saas._store import Accepted, EventStore, TenantAggregate
+from examples.event_sourced_saas._store import (
+    Accepted,
+    EventStore,
+    OnChange,
+    TenantAggregate,
+)
 from phyxius import Duration, to_nanoseconds
 from phyxius.effect import Env, RetryPolicy, effect, to_thread
 from phyxius.process import ScheduledMessage, Tools
@@ -69,6 +74,7 @@ __all__ = [
     "Rejected",
     "TenantWorker",
     "WorkerState",
+    "positive_ns",
     "worker_name",
 ]
 
@@ -130,6 +136,27 @@ class BillingOptions:
     charge_retry: RetryPolicy = DEFAULT_CHARGE_RETRY
     """Retries of a charge before the worker gives up and crashes."""
 
+    def __post_init__(self) -> None:
+        positive_ns(self.check_every, name="check_every")
+        positive_ns(self.charge_timeout, name="charge_timeout")
+
+
+def positive_ns(value: Duration, *, name: str) -> int:
+    """``value`` in nanoseconds, if it is a duration longer than zero.
+
+    Raises:
+        phyxius.InvalidDurationError: ``value`` is not a duration, or negative.
+        ValueError: ``value`` is zero, which would make a busy loop or a
+            request that always times out.
+    """
+    nanoseconds = to_nanoseconds(value, name=name)
+    if nanoseconds == 0:
+        raise ValueError(
+            f"{name}={value!r} is zero; pass a duration longer than zero, in "
+            "seconds or as a timedelta"
+        )
+    return nanoseconds
+
 
 @final
 class WorkerState:
@@ -150,6 +177,8 @@ class TenantWorker:
 
     One spec serves every tenant: it holds what they share (the event store,
     the catalogue, the gateway, the billing options) and nothing per tenant.
+    ``on_change`` is handed to each tenant's `TenantAggregate`: it hears
+    every state a worker moves its tenant to.
     """
 
     restart: Final = "permanent"
@@ -161,20 +190,22 @@ class TenantWorker:
         *,
         catalogue: Mapping[str, Plan] = PLANS,
         billing: BillingOptions | None = None,
+        on_change: OnChange | None = None,
     ) -> None:
         self._events = events
         self._gateway = gateway
         self._catalogue = catalogue
+        self._on_change = on_change
         self._billing = BillingOptions() if billing is None else billing
-        self._check_every_ns = to_nanoseconds(
-            self._billing.check_every, name="check_every"
-        )
+        self._check_every_ns = to_nanoseconds(self._billing.check_every)
 
     # -- the process -----------------------------------------------------------------
 
     async def init(self, tenant: str, tools: Tools) -> WorkerState:
         """Rebuild the tenant from its stream, and check for billing at once."""
-        aggregate = TenantAggregate(self._events, tenant, catalogue=self._catalogue)
+        aggregate = TenantAggregate(
+            self._events, tenant, catalogue=self._catalogue, on_change=self._on_change
+        )
         await self._offload(tenant, "init", aggregate.catch_up)
         return WorkerState(aggregate, tools.schedule(0, BillingTick()))
 

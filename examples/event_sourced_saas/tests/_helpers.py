@@ -1,11 +1,21 @@
-"""Reading a tenant's stream back, for assertions."""
+"""Billing options for tests, and reading a tenant's stream back for assertions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
+from examples.event_sourced_saas import BillingOptions, GatewayError
+from phyxius.effect import RetryPolicy
 from phyxius.journal import Entry
+
+CHARGE_RETRY: Final = RetryPolicy(
+    max_attempts=3, base_delay=1.0, factor=2.0, retry_on=GatewayError
+)
+"""Charges in tests: three attempts, 1 s and 2 s apart, no jitter."""
+
+BILLING: Final = BillingOptions(check_every=6 * 3600, charge_retry=CHARGE_RETRY)
+"""Workers in tests check for an ended period at least every six hours."""
 
 
 def of_type(entries: Iterable[Entry], kind: str) -> list[Entry]:

@@ -14,27 +14,22 @@ from typing import TYPE_CHECKING
 import pytest
 
 from examples.event_sourced_saas import (
-    BillingOptions,
     Directory,
     EventStore,
-    GatewayError,
     Projection,
     SaasService,
     SandboxGateway,
+    TenantState,
 )
+from examples.event_sourced_saas.tests._helpers import BILLING
+from phyxius.atom import Atom
 from phyxius.clock import ControlledClock
-from phyxius.effect import RetryPolicy
 from phyxius.journal import SqliteStore
 from pytest_phyxius import AtomFactory, SupervisorFixture
 
 if TYPE_CHECKING:
-    # The plugin does not re-export the journal factory's class (yet).
+    # The class of the plugin's ``journal_factory`` fixture, for annotations.
     from pytest_phyxius._journal_fixtures import JournalFactory
-
-CHARGE_RETRY = RetryPolicy(
-    max_attempts=3, base_delay=1.0, factor=2.0, retry_on=GatewayError
-)
-"""Charges in tests: three attempts, 1 s and 2 s apart, no jitter."""
 
 
 @pytest.fixture
@@ -94,13 +89,24 @@ def service(
     gateway: SandboxGateway,
     projection: Projection,
     request_ids: Callable[[], str],
+    atom: AtomFactory,
 ) -> SaasService:
-    """The service, its workers under the test's ``supervisor``."""
+    """The service, its workers under the test's ``supervisor``.
+
+    Each tenant's live state is in an atom of the plugin's, which keeps its
+    whole history: every state the tenant's worker went through.
+    """
+
+    def live_atom(tenant: str) -> Atom[TenantState | None]:
+        initial: TenantState | None = None
+        return atom(initial, name=f"live:{tenant}")
+
     return SaasService(
         events,
         supervisor,
         gateway=gateway,
         projection=projection,
-        billing=BillingOptions(check_every=6 * 3600, charge_retry=CHARGE_RETRY),
+        billing=BILLING,
         request_ids=request_ids,
+        live_atom=live_atom,
     )

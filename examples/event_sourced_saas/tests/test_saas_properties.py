@@ -3,13 +3,20 @@
 Hypothesis plays random sessions against the whole service (workers under a
 supervisor, on a virtual-time loop): sign-ups, members, plan changes, usage
 with repeated idempotency keys, cancellations, waits across billing periods,
-and steps of the wall clock both ways. It records what the live system said
-while it ran: the state each command returned, the state each worker reported
-between steps, and every version of the read model's atom (each says how
-much of each stream it includes). Then it replays the journal, cut at each of
-those points, and compares.
+steps of the wall clock both ways, and payment-gateway outages long enough to
+crash a billing worker. It records what the live system held while it ran:
 
-Each example builds its own clock, store, supervisor and service, since
+* every state each worker moved its tenant to, from the tenant's live atom
+  (`SaasService.live`, keeping its whole history): one per entry of the
+  stream, so every prefix of the log has a live state to be compared with;
+* the state each command returned, and the state each worker reported when
+  asked between steps;
+* every version of the read model's atom (each says how much of each stream
+  it includes).
+
+Then it replays the journal, cut at each of those points, and compares.
+
+Each example builds its own clock, SQLite file, supervisor and service, since
 hypothesis runs every example inside one call of the test function, where
 function-scoped fixtures would carry over.
 """
@@ -17,7 +24,10 @@ function-scoped fixtures would carry over.
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -25,7 +35,6 @@ from hypothesis import strategies as st
 
 from examples.event_sourced_saas import (
     Accepted,
-    BillingOptions,
     CommandRejected,
     Directory,
     EventStore,
@@ -35,10 +44,15 @@ from examples.event_sourced_saas import (
     TenantState,
     replay,
 )
-from examples.event_sourced_saas.tests._helpers import invoices, usage_between_invoices
-from phyxius.atom import create_atom
+from examples.event_sourced_saas.tests._helpers import (
+    BILLING,
+    invoices,
+    of_type,
+    usage_between_invoices,
+)
+from phyxius.atom import Atom, create_atom
 from phyxius.clock import ControlledClock, run
-from phyxius.journal import MemoryStore, SortableIds, create_journal
+from phyxius.journal import SortableIds, SqliteStore, create_journal
 from phyxius.process import create_supervisor
 
 TENANTS = ("acme", "globex")
@@ -64,6 +78,9 @@ action = st.one_of(
     st.tuples(st.just("remove"), st.sampled_from(TENANTS), st.sampled_from(PEOPLE)),
     st.tuples(st.just("plan"), st.sampled_from(TENANTS), st.sampled_from(PLAN_IDS)),
     st.tuples(st.just("jump"), st.integers(min_value=-3 * DAY, max_value=3 * DAY)),
+    # The workers try a charge three times (BILLING): from three failures
+    # on, the next billing worker to charge crashes and is restarted.
+    st.tuples(st.just("outage"), st.integers(min_value=1, max_value=4), st.booleans()),
     st.tuples(st.just("cancel"), st.sampled_from(TENANTS)),
 )
 pause = st.builds(
@@ -82,29 +99,52 @@ starts = st.sampled_from(
 )
 
 
+@dataclass
+class Played:
+    """What a session left: the log, and what the live system held on the way."""
+
+    events: EventStore
+    projection: Projection
+    live: dict[str, Atom[TenantState | None]]
+    seen: list[TenantState]
+    final: Directory
+    gateway: SandboxGateway
+
+
 async def play(
-    clock: ControlledClock, plans: tuple[str, str], session: list[tuple[int, Any]]
-) -> tuple[EventStore, Projection, list[TenantState], Directory]:
-    """Run the session; return the store, the read model and every live state seen."""
-    store = MemoryStore()
-    ids: dict[str, SortableIds] = {}
+    clock: ControlledClock,
+    store: SqliteStore,
+    plans: tuple[str, str],
+    session: list[tuple[int, Any]],
+) -> Played:
+    """Run the session on ``store``; return the log and every live state seen."""
     events = EventStore(
         store,
         clock=clock,
         open_journal=lambda name: create_journal(
-            store, name=name, clock=clock, ids=ids.setdefault(name, SortableIds(7))
+            store, name=name, clock=clock, ids=SortableIds(7)
         ),
     )
     projection = Projection(
         events, atom=create_atom(Directory(), clock=clock, history=None)
     )
-    supervisor = create_supervisor(clock=clock, seed=7)
+    # Outages may crash both tenants' workers within seconds of each other.
+    supervisor = create_supervisor(clock=clock, seed=7, max_restarts=10, within=5)
+    gateway = SandboxGateway(clock)
+    live: dict[str, Atom[TenantState | None]] = {}
+
+    def live_atom(tenant: str) -> Atom[TenantState | None]:
+        initial: TenantState | None = None
+        atom = live[tenant] = create_atom(initial, clock=clock, history=None)
+        return atom
+
     service = SaasService(
         events,
         supervisor,
-        gateway=SandboxGateway(clock),
+        gateway=gateway,
         projection=projection,
-        billing=BillingOptions(check_every=12 * 3600),
+        billing=BILLING,
+        live_atom=live_atom,
     )
     seen: list[TenantState] = []
 
@@ -140,6 +180,9 @@ async def play(
         elif action == "cancel":
             (tenant,) = arguments
             await command(tenant, service.cancel(tenant))
+        elif action == "outage":
+            times, after_charging = arguments
+            gateway.fail_next(times, after_charging=after_charging)
         else:
             clock.jump_wall(by=timedelta(seconds=arguments[0]))
 
@@ -150,9 +193,13 @@ async def play(
             assert state is not None
             seen.append(state)
 
-    # Long enough for the last period to end and be billed.
+    # Long enough for the last period to end and be billed; then until
+    # every invoice is paid (a charge may be between a crash and a retry).
     await asyncio.sleep(32 * DAY)
     for tenant in service.workers():
+        await service.live(tenant).wait_for(
+            lambda state: state is not None and not state.unpaid, timeout=60
+        )
         state = await service.state(tenant)
         assert state is not None
         seen.append(state)
@@ -160,10 +207,10 @@ async def play(
     final = projection.catch_up()
     service.close()
     await supervisor.shutdown()
-    return events, projection, seen, final
+    return Played(events, projection, live, seen, final, gateway)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     start=starts,
     plans=st.tuples(st.sampled_from(PLAN_IDS), st.sampled_from(PLAN_IDS)),
@@ -173,21 +220,53 @@ def test_replaying_any_prefix_of_the_log_gives_the_state_the_live_system_had_the
     start: datetime, plans: tuple[str, str], session: list[tuple[int, Any]]
 ) -> None:
     clock = ControlledClock(start)
-    events, projection, seen, final = run(play(clock, plans, session), clock=clock)
+    with tempfile.TemporaryDirectory() as directory:
+        # A file per example: the fixtures' tmp_path would be shared by all.
+        path = Path(directory) / "saas.sqlite3"
+        with SqliteStore(path, synchronous="normal") as store:
+            played = run(play(clock, store, plans, session), clock=clock)
+            check(played)
 
-    # The write side: every state a command returned or a worker reported.
-    for state in seen:
-        prefix = events.stream(state.tenant).read(stop=state.version)
-        assert replay(prefix) == state
+
+def check(played: Played) -> None:
+    """The live system's states against replays of the log they were seen at."""
+    events = played.events
+    streams = {tenant: events.stream(tenant).get_all() for tenant in TENANTS}
+    # replayed[tenant][n]: the first n entries of the tenant's stream, replayed.
+    replayed = {
+        tenant: [replay(stream[:n]) for n in range(len(stream) + 1)]
+        for tenant, stream in streams.items()
+    }
+
+    # The write side, at every prefix: the workers are the tenants' only
+    # writers and take one message at a time, so each entry has its own live
+    # state, the state after it.
+    for tenant in TENANTS:
+        lived = [snapshot.value for snapshot in played.live[tenant].get_history()]
+        assert lived == replayed[tenant]
+    # ... and every state a command returned or a worker reported.
+    for state in played.seen:
+        assert replayed[state.tenant][state.version] == state
 
     # The read side: every version the atom went through is a cut of the log.
-    history = projection.atom.get_history()
-    assert history[-1].value == final == Directory.rebuild(events)
+    history = played.projection.atom.get_history()
+    assert history[-1].value == played.final == Directory.rebuild(events)
     for snapshot in history:
-        assert Directory.rebuild(events, snapshot.value.positions) == snapshot.value
+        cut = Directory()
+        for tenant, position in snapshot.value.positions.items():
+            cut = cut.with_entries(tenant, streams[tenant][:position])
+        assert cut == snapshot.value
 
-    # And whatever happened, every call recorded is billed once or unbilled.
-    for tenant in events.tenants():
-        stream = events.stream(tenant).get_all()
+    # And whatever happened, every call recorded is billed once or unbilled,
+    # and every invoice is charged once, crashes or not.
+    payments = []
+    for stream in streams.values():
         billed = [invoice["calls"] for invoice in invoices(stream)]
         assert billed == usage_between_invoices(stream)[: len(billed)]
+        payments += [
+            (paid.data["charge"], paid.data["invoice"], paid.data["amount"])
+            for paid in of_type(stream, "invoice.paid")
+            if paid.data["charge"] is not None
+        ]
+    charges = [(c.id, c.invoice, c.amount) for c in played.gateway.charges]
+    assert sorted(charges) == sorted(payments)

@@ -10,6 +10,7 @@ again, on the state it would land on.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 
@@ -17,6 +18,7 @@ from examples.event_sourced_saas import (
     AddUser,
     CancelSubscription,
     ChangePlan,
+    Command,
     CommandRejected,
     CreateTenant,
     EventStore,
@@ -84,10 +86,10 @@ pytestmark = pytest.mark.phyxius(start="2028-01-31T09:00:00Z")
     ],
 )
 def test_a_malformed_command_is_refused_when_it_is_built(
-    build: object, message: str
+    build: Callable[[], object], message: str
 ) -> None:
     with pytest.raises(InvalidCommandError, match=message):
-        build()  # type: ignore[operator]
+        build()
 
 
 @pytest.mark.parametrize(
@@ -157,7 +159,7 @@ def acme(events: EventStore) -> TenantAggregate:
 def test_a_refused_command_writes_nothing_and_changes_nothing(
     acme: TenantAggregate,
     events: EventStore,
-    command: object,
+    command: Command,
     reason: Reason,
     message: str,
 ) -> None:
@@ -165,7 +167,7 @@ def test_a_refused_command_writes_nothing_and_changes_nothing(
     stream_before = events.stream("acme").get_all()
 
     with pytest.raises(CommandRejected, match=message) as refused:
-        acme.execute(command, request_id="refused")  # type: ignore[arg-type]
+        acme.execute(command, request_id="refused")
 
     assert refused.value.reason is reason
     assert acme.state == before
@@ -307,6 +309,6 @@ def test_an_invoice_stamped_before_its_period_ended_counts_from_the_end(
 
     state = replay([created, early])
 
-    assert state == acme.state
     assert state is not None
-    assert state.clock_ns == acme.state.open_period.start_ns  # type: ignore[union-attr]
+    assert state == acme.state
+    assert state.clock_ns == state.open_period.start_ns

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,10 +24,11 @@ from examples.event_sourced_saas import (
     SandboxGateway,
     TenantView,
     TenantWorker,
+    replay,
     worker_name,
 )
-from examples.event_sourced_saas.tests._helpers import invoices, of_type
-from examples.event_sourced_saas.tests.conftest import CHARGE_RETRY
+from examples.event_sourced_saas.tests._helpers import BILLING, invoices, of_type
+from phyxius import InvalidDurationError
 from phyxius.clock import ControlledClock
 from phyxius.effect import ContextLogFilter
 from phyxius.journal import SqliteStore
@@ -99,6 +101,7 @@ async def test_replay_equals_the_live_state(
             assert live is not None
             assert events.replay(tenant) == live
             assert elsewhere.replay(tenant) == live
+            assert service.live(tenant).get() == live
         assert Directory.rebuild(elsewhere) == service.projection.directory
     finally:
         elsewhere.close()
@@ -122,6 +125,13 @@ async def test_replay_equals_the_live_state(
     for version in history:
         assert Directory.rebuild(events, version.value.positions) == version.value
     assert directory.views["globex"].status == "cancelled"
+    # So did each tenant's live atom: one state per entry, each the replay of
+    # the stream up to it.
+    for tenant in directory.views:
+        stream = events.stream(tenant).get_all()
+        lived = [snapshot.value for snapshot in service.live(tenant).get_history()]
+        assert lived[0] is None
+        assert [replay(stream[:n]) for n in range(1, len(stream) + 1)] == lived[1:]
 
 
 async def test_an_invoice_is_pinned_by_a_journal_snapshot(
@@ -215,6 +225,8 @@ async def test_a_tenant_nobody_created_gets_no_worker(
         await service.record_usage("nobody", 5, key="k")
     with pytest.raises(InvalidCommandError, match=r"^tenant='Bad Id' \(type=str\) is"):
         await service.record_usage("Bad Id", 5, key="k")
+    with pytest.raises(InvalidCommandError, match=r"^tenant='Bad Id' \(type=str\) is"):
+        service.live("Bad Id")
 
     assert await service.state("nobody") is None
     assert service.workers() == {}
@@ -243,7 +255,7 @@ async def test_workers_started_after_downtime_bill_the_periods_that_ended_meanwh
         events,
         supervisor,
         gateway=gateway,
-        billing=BillingOptions(check_every=6 * 3600, charge_retry=CHARGE_RETRY),
+        billing=BILLING,
     )
     await restarted.start()
     await asyncio.sleep(1)
@@ -258,60 +270,6 @@ async def test_workers_started_after_downtime_bill_the_periods_that_ended_meanwh
     assert isinstance(view, TenantView)
     assert (view.invoices, view.balance) == (2, 0)
     restarted.close()
-
-
-async def test_a_wall_clock_step_back_never_reopens_an_invoiced_period(
-    service: SaasService, events: EventStore, controlled_clock: ControlledClock
-) -> None:
-    await service.create_tenant(
-        "acme", name="Acme", plan="starter", owner="ada@acme.io"
-    )
-    await service.record_usage("acme", 150_000, key="february")
-    await asyncio.sleep((CYCLE.period(0).end_ns - controlled_clock.wall_ns()) / 1e9)
-    await asyncio.sleep(1)
-    assert [i["calls"] for i in invoices(events.stream("acme"))] == [150_000]
-
-    # NTP steps the wall clock back two days, to 27 February: usage recorded
-    # now is stamped in period 0, which is invoiced already.
-    controlled_clock.jump_wall(by=timedelta(days=-2))
-    late = await service.record_usage("acme", 7_000, key="late")
-    assert late.entry.at.datetime == datetime(2028, 2, 27, 9, 0, 1, tzinfo=UTC)
-
-    # Its effective time is the last the tenant saw: when the invoice was paid.
-    state = late.state
-    (paid,) = of_type(events.stream("acme"), "invoice.paid")
-    assert state.clock_ns == paid.at.wall_ns
-    assert state.calls_in(CYCLE.period(1)) == 7_000
-    # Period 1 ends when the wall clock reads 31 March 09:00: two days of
-    # monotonic time later than it would have without the step.
-    await sleep_until(controlled_clock, datetime(2028, 3, 31, 9, 0, 1, tzinfo=UTC))
-    assert [i["calls"] for i in invoices(events.stream("acme"))] == [150_000, 7_000]
-
-
-async def test_a_wall_clock_step_forward_closes_the_period_within_check_every(
-    service: SaasService, events: EventStore, controlled_clock: ControlledClock
-) -> None:
-    await service.create_tenant(
-        "acme", name="Acme", plan="starter", owner="ada@acme.io"
-    )
-    await service.record_usage("acme", 30_000, key="before")
-    await sleep_until(controlled_clock, datetime(2028, 2, 20, 10, tzinfo=UTC))
-
-    # The wall clock was ten days slow; NTP steps it to 1 March, past the
-    # end of period 0, then (an hour later) a bad server steps it back.
-    controlled_clock.jump_wall(by=timedelta(days=10))
-    stepped_at = controlled_clock.monotonic_ns()
-    await asyncio.sleep(6 * 3600)
-    (invoice,) = of_type(events.stream("acme"), "invoice.issued")
-    assert invoice.at.mono_ns - stepped_at <= 6 * 3600 * 1_000_000_000
-    assert invoice.data["invoice"]["calls"] == 30_000
-
-    controlled_clock.jump_wall(by=timedelta(days=-10))
-    after = await service.record_usage("acme", 4_000, key="after")
-    # The tenant's time does not go back with the wall clock.
-    assert after.state.clock_ns >= invoice.at.wall_ns
-    assert after.state.calls_in(CYCLE.period(1)) == 4_000
-    assert [i["calls"] for i in invoices(events.stream("acme"))] == [30_000]
 
 
 async def test_a_worker_started_before_its_tenant_exists_bills_it_once_created(
@@ -337,3 +295,52 @@ async def test_a_worker_started_before_its_tenant_exists_bills_it_once_created(
         "2028-02-29T09:01:00Z",
     )
     assert [charge.invoice for charge in gateway.charges] == ["ACME-0001"]
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        (
+            lambda: BillingOptions(check_every=0),
+            ValueError,
+            r"^check_every=0 is zero; pass a duration longer than zero, in seconds ",
+        ),
+        (
+            lambda: BillingOptions(charge_timeout=-1),
+            InvalidDurationError,
+            r"^charge_timeout=-1 is negative; durations must be zero or more ",
+        ),
+    ],
+    ids=["zero-check-every", "negative-charge-timeout"],
+)
+def test_bad_billing_options_are_refused_by_name(
+    options: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        options()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("ask_timeout", 0, r"^ask_timeout=0 is zero; pass a duration longer than "),
+        (
+            "request_timeout",
+            "soon",
+            r"^request_timeout='soon' \(type=str\) is not a duration; pass seconds ",
+        ),
+    ],
+)
+async def test_bad_timeouts_are_refused_before_anything_starts(
+    events: EventStore,
+    supervisor: SupervisorFixture,
+    gateway: SandboxGateway,
+    option: str,
+    value: object,
+    message: str,
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        SaasService(events, supervisor, gateway=gateway, **{option: value})  # type: ignore[arg-type]
+
+    assert supervisor.children == []
+    assert events.tenants() == []

@@ -20,17 +20,16 @@ import pytest
 
 from examples.event_sourced_saas import (
     BillingCycle,
-    BillingOptions,
     EventStore,
     SaasService,
     SandboxGateway,
 )
 from examples.event_sourced_saas.tests._helpers import (
+    BILLING,
     invoices,
     of_type,
     usage_between_invoices,
 )
-from examples.event_sourced_saas.tests.conftest import CHARGE_RETRY
 from phyxius.clock import ControlledClock
 from phyxius.journal import (
     Appended,
@@ -233,7 +232,7 @@ async def test_a_worker_crash_before_the_invoice_is_written_bills_the_period_onc
         events,
         supervisor,
         gateway=gateway,
-        billing=BillingOptions(check_every=6 * HOUR, charge_retry=CHARGE_RETRY),
+        billing=BILLING,
         request_ids=request_ids,
     )
     await service.create_tenant("acme", name="Acme", plan="growth", owner="ada@acme.io")
