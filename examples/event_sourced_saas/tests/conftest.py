@@ -29,7 +29,7 @@ from pytest_phyxius import AtomFactory, SupervisorFixture
 
 if TYPE_CHECKING:
     # The class of the plugin's ``journal_factory`` fixture, for annotations.
-    from pytest_phyxius._journal_fixtures import JournalFactory
+    from pytest_phyxius import JournalFactory
 
 
 @pytest.fixture

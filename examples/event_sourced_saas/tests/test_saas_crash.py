@@ -44,7 +44,7 @@ from phyxius.journal import (
 from pytest_phyxius import SupervisorFixture
 
 if TYPE_CHECKING:
-    from pytest_phyxius._journal_fixtures import JournalFactory
+    from pytest_phyxius import JournalFactory
 
 pytestmark = pytest.mark.phyxius(start="2028-01-31T09:00:00Z")
 

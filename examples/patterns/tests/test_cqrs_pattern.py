@@ -39,8 +39,7 @@ from phyxius.testing import (
     FaultyStore,
     InjectedAppendError,
 )
-from pytest_phyxius import SupervisorFixture
-from pytest_phyxius._journal_fixtures import JournalFactory
+from pytest_phyxius import JournalFactory, SupervisorFixture
 
 
 async def place(desk: OrderDesk, order: str, customer: str, *lines: AddItem) -> Receipt:

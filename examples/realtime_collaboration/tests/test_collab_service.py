@@ -37,7 +37,7 @@ from pytest_phyxius import AtomFactory, SupervisorFixture
 from pytest_phyxius.snapshot import JournalSnapshotFixture
 
 if TYPE_CHECKING:
-    from pytest_phyxius._journal_fixtures import JournalFactory
+    from pytest_phyxius import JournalFactory
 
 
 NANOSECOND = 1e-9

@@ -36,7 +36,7 @@ from phyxius.clock import ControlledClock
 from pytest_phyxius import AtomFactory, SupervisorFixture
 
 if TYPE_CHECKING:
-    from pytest_phyxius._journal_fixtures import JournalFactory
+    from pytest_phyxius import JournalFactory
 
 WAIT = 10.0
 """Seconds of the clock any wait for a message may take before the test fails."""
