@@ -81,6 +81,7 @@ _HINTS: Final[dict[type, str]] = {
 
 
 def short_repr(value: object) -> str:
+    """``repr(value)`` cut to 60 characters for messages; never raises."""
     try:
         text = repr(value)
     except Exception:

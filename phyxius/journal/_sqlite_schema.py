@@ -260,6 +260,6 @@ def check_store_arguments(
     if Path(resolved).is_dir():
         raise InvalidArgumentError(
             f"path={resolved!r} is a directory; pass the path of a file in it, "
-            "such as its / 'journals.sqlite3'"
+            f"such as {str(Path(resolved) / 'journals.sqlite3')!r}"
         )
     return resolved, timeout_ns / NANOS_PER_SECOND, poll_ns / NANOS_PER_SECOND

@@ -175,6 +175,7 @@ async def sleep_backoff(sup: Supervisor, delay_ns: int) -> None:
 
 
 def abort_backoff(sup: Supervisor) -> None:
+    """End the supervisor's back-off wait now, if one is under way."""
     waiter = sup._backoff_waiter
     if waiter is not None and not waiter.done():
         waiter.set_result(None)

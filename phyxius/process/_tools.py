@@ -48,7 +48,8 @@ class Reply:
         """Make the ask raise ``error``; False when nobody is waiting any more."""
         if not isinstance(error, BaseException):
             raise InvalidArgumentError(
-                f"error={error!r} (type={type(error).__name__}) is not an exception"
+                f"error={error!r} (type={type(error).__name__}) is not an exception; "
+                "pass an exception instance such as ValueError('unknown order')"
             )
         return self._settle(None, error)
 
@@ -235,6 +236,7 @@ class Tools:
 
 
 def settable(error: BaseException) -> BaseException:
+    """``error``, or a `ProcessCrashedError` wrapping it if a future refuses it."""
     # asyncio refuses StopIteration on a future; wrap it so the asker still
     # learns what happened.
     if isinstance(error, StopIteration | StopAsyncIteration):
