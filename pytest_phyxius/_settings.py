@@ -167,9 +167,11 @@ def settings_for(item: pytest.Item) -> Settings:
             config.getini("phyxius_freeze_time"), source="phyxius_freeze_time"
         )
     seed = options.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or seed < 0
+    ):
         raise pytest.UsageError(
-            f"{item.nodeid}: phyxius(seed={seed!r}) must be an integer"
+            f"{item.nodeid}: phyxius(seed={seed!r}) must be an integer, 0 or more"
         )
     return Settings(start_ns, autojump, io_grace, freeze_time, seed)
 

@@ -297,8 +297,9 @@ def simulation(
     loop's scheduler. In an ``async def`` test, use its `World.supervisor`,
     `World.journal`, `World.inject` and `World.invariant` directly, or
     ``await simulation.run_async(scenario)``; in a plain test call
-    ``simulation.run(scenario)``, which makes its own loop. An invariant that
-    fails ends the test with `InvariantViolationError`. At teardown its
+    ``simulation.run(scenario)``, which makes its own loop and raises
+    `SimulationFailedError` when the scenario fails. An invariant that fails
+    ends the test with `InvariantViolationError`. At teardown its
     supervisors are shut down on the test's loop.
     """
     item = request.node
@@ -323,6 +324,7 @@ def pytest_pyfunc_call_simulation(
     pyfuncitem: pytest.Function,
 ) -> Generator[None, object, object]:
     """Report a failed invariant as itself, not as the cancellation it caused."""
+    __tracebackhide__ = True  # the failure is the test's, not this hook's
     try:
         return (yield)
     except (Exception, asyncio.CancelledError) as error:
@@ -330,7 +332,7 @@ def pytest_pyfunc_call_simulation(
         violation = None if world is None else world.violation
         if violation is None or violation is error:
             raise
-        raise violation from None
+        raise violation from violation.__cause__
 
 
 # -- reporting ------------------------------------------------------------------------

@@ -14,7 +14,8 @@ so a failure found once replays exactly:
   journals, with invariants checked after every step. `simulate` runs a
   scenario in a fresh world; `explore` runs seed after seed until one fails;
   either raises `SimulationFailedError` with the seed, the faults and the call
-  that replays the run.
+  that replays the run. `shrink` turns a failing run into the smallest one
+  that fails the same way: the fewest faults and reorderings.
 * `phyxius.testing.strategies` (imported on demand; it needs hypothesis)
   draws schedules, fault plans, durations and clock programs, so hypothesis
   shrinks a failure to the fewest reorderings and faults.
@@ -61,6 +62,7 @@ from phyxius.testing._schedule import (
     SimulationScheduler,
 )
 from phyxius.testing._seeds import derive_seed
+from phyxius.testing._shrink import DEFAULT_SHRINK_RUNS, shrink
 from phyxius.testing._space import FAULT_KINDS, FaultSpace
 from phyxius.testing._world import (
     DEFAULT_SHUTDOWN_DEADLINE,
@@ -72,6 +74,7 @@ from phyxius.testing._world import (
 
 __all__ = [
     "DEFAULT_RUNS",
+    "DEFAULT_SHRINK_RUNS",
     "DEFAULT_SHUTDOWN_DEADLINE",
     "FAULTS_JOURNAL",
     "FAULT_KINDS",
@@ -112,5 +115,6 @@ __all__ = [
     "World",
     "derive_seed",
     "explore",
+    "shrink",
     "simulate",
 ]

@@ -55,12 +55,14 @@ class ClockProgram:
     """The steps, in order."""
 
     def __init__(self, steps: Iterable[ClockStep] = ()) -> None:
-        if isinstance(steps, str | bytes) or not isinstance(steps, Iterable):
+        # Typed as steps, but given by a caller who may pass anything.
+        given: object = steps
+        if isinstance(given, str | bytes) or not isinstance(given, Iterable):
             raise InvalidArgumentError(
-                f"steps={steps!r} (type={type(steps).__name__}) is not a sequence "
+                f"steps={given!r} (type={type(given).__name__}) is not a sequence "
                 "of steps; pass Advance and JumpWall records"
             )
-        values = tuple(steps)
+        values = tuple(given)
         for index, step in enumerate(values):
             if not isinstance(step, Advance | JumpWall):
                 raise InvalidArgumentError(

@@ -51,7 +51,7 @@ __all__ = [
 Point: TypeAlias = Literal["before", "after"]
 """Where a `Crash` or an `AppendFailure` strikes: before or after the work."""
 
-_POINTS: Final = ("before", "after")
+_POINTS: Final[tuple[Point, ...]] = ("before", "after")
 
 
 def _name(value: object, field: str, what: str) -> str:
@@ -77,11 +77,11 @@ def _point(value: object) -> Point:
         raise InvalidArgumentError(
             f"point={value!r} is not a point; pass 'before' or 'after'"
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _seconds(value: object, field: str) -> float:
-    return to_nanoseconds(value, name=field) / NANOS_PER_SECOND  # type: ignore[arg-type]
+    return to_nanoseconds(value, name=field) / NANOS_PER_SECOND
 
 
 def _signed_seconds(value: object, field: str) -> float:

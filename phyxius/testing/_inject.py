@@ -205,7 +205,7 @@ class FaultInjector:
         self._record(fault, f"crashed {process!r} {stage} handling {describe(message)}")
         raise InjectedCrash(
             f"{fault.to_text()}: process {process!r} crashed {stage} handling its "
-            f"message {count}, {describe(message)}, as the fault plan says",
+            f"message {count} ({describe(message)}), as the fault plan says",
             fault,
         )
 

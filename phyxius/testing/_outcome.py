@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import final
 
+from phyxius._events import describe_callable
 from phyxius.testing._faults import FaultPlan
 from phyxius.testing._inject import Injection
 from phyxius.testing._schedule import Schedule
@@ -14,6 +15,14 @@ __all__ = ["Outcome"]
 
 # How many injections a report lists before it says how many more there were.
 _REPORTED_INJECTIONS = 10
+
+
+def scenario_name(scenario: object) -> str:
+    """How a replay call names a scenario: its ``__name__``, else a description."""
+    name = getattr(scenario, "__name__", None)
+    if isinstance(name, str) and name:
+        return name
+    return describe_callable(scenario)
 
 
 def describe_error(error: BaseException) -> str:
@@ -33,7 +42,9 @@ class Outcome:
     it with the same seed and plan repeats the run); ``injections`` the
     faults that struck. ``journals`` maps every journal of the world
     (``phyxius.lifecycle`` and ``phyxius.faults`` included) to its
-    ``to_json()`` text, so two runs compare byte for byte.
+    ``to_json()`` text, so two runs compare byte for byte (it is empty for
+    a run that passed in a world made with ``record=False``, as `explore`
+    makes them).
     """
 
     seed: int
@@ -92,7 +103,7 @@ class Outcome:
             label = "  injected:" if index == 0 else "           "
             lines.append(f"{label} {injection}")
         if self.scripted is not None:
-            lines.append(f"  scripted:  {self.scripted!r}")
+            lines.append(f"  scripted:  {self.scripted!r} ({self.scripted})")
         lines.append(
             f"  schedule:  {self.decisions} choice points, {self.reorders} "
             f"reordered, in {self.turns} loop turns"

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import Any, Final, final
 
 from phyxius._errors import InvalidArgumentError
-from phyxius._events import describe_callable
 from phyxius._time import Duration, WallTime
 from phyxius.testing._errors import SimulationFailedError
 from phyxius.testing._faults import FaultPlan
-from phyxius.testing._outcome import Outcome
+from phyxius.testing._outcome import Outcome, scenario_name
 from phyxius.testing._schedule import Schedule, check_seed
+from phyxius.testing._shrink import DEFAULT_SHRINK_RUNS
+from phyxius.testing._shrink import shrink as shrink_failure
 from phyxius.testing._space import FaultSpace
 from phyxius.testing._world import DEFAULT_SHUTDOWN_DEADLINE, Invariant, World
 
@@ -24,10 +25,6 @@ Scenario = Callable[[World], Awaitable[Any]]
 
 DEFAULT_RUNS: Final = 100
 """How many seeds `explore` tries unless told otherwise."""
-
-
-def _scenario_name(scenario: object) -> str:
-    return getattr(scenario, "__name__", None) or describe_callable(scenario)
 
 
 def simulate(
@@ -51,6 +48,7 @@ def simulate(
     `SimulationFailedError`, whose message holds the seed, the faults and the
     call that replays the run; with ``check=False`` the outcome says.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
     world = World(
         seed,
         schedule=schedule,
@@ -60,12 +58,7 @@ def simulate(
         start=start,
         shutdown_deadline=shutdown_deadline,
     )
-    outcome = world.run(scenario)
-    if check and outcome.error is not None:
-        raise SimulationFailedError(
-            outcome.report(_scenario_name(scenario)), outcome
-        ) from outcome.error
-    return outcome
+    return world.run(scenario, check=check)
 
 
 @final
@@ -85,10 +78,20 @@ class Exploration:
     failure: Outcome | None
     """The outcome of the first failing run, or None when all passed."""
 
+    shrunk: Outcome | None = None
+    """The smallest run that fails like `failure`, when `explore` shrank it."""
+
     @property
     def runs(self) -> int:
         """How many runs were made."""
         return len(self.seeds)
+
+    def __repr__(self) -> str:
+        found = "none" if self.failure is None else f"seed {self.failure.seed}"
+        return (
+            f"<Exploration runs={self.runs} decisions={self.decisions} "
+            f"reorders={self.reorders} failure={found}>"
+        )
 
 
 def explore(
@@ -101,6 +104,8 @@ def explore(
     invariants: Iterable[Invariant] = (),
     start: WallTime | None = None,
     shutdown_deadline: Duration = DEFAULT_SHUTDOWN_DEADLINE,
+    shrink: bool = False,
+    max_shrink_runs: int = DEFAULT_SHRINK_RUNS,
     check: bool = True,
 ) -> Exploration:
     """Run ``scenario`` with seed after seed until a run fails or ``runs`` pass.
@@ -108,10 +113,15 @@ def explore(
     The seeds are 1 to ``runs`` unless ``seeds`` lists others. Each run gets a
     fresh `World`: its scheduler shuffles each loop turn with the seed, and
     with ``faults`` (a `FaultSpace`) the seed also draws the run's fault plan
-    (or every run uses ``plan``). With ``check`` (the default) the first
-    failing run raises `SimulationFailedError` with its seed, faults and the
-    call that replays it; with ``check=False`` the `Exploration` holds it.
+    (or every run uses ``plan``). With ``shrink``, the first failing run is
+    then shrunk (`shrink`, within ``max_shrink_runs`` runs) to the fewest
+    faults and reorderings that still fail the same way. With ``check`` (the
+    default) a failure raises `SimulationFailedError` with the seed, the
+    faults and the call that replays it (and, shrunk, the smallest run and
+    its replay, which is then the error's ``outcome``); with ``check=False``
+    the `Exploration` holds them.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise InvalidArgumentError(
             f"runs={runs!r} (type={type(runs).__name__}) is not a number of runs; "
@@ -138,16 +148,30 @@ def explore(
             shutdown_deadline=shutdown_deadline,
             record=False,
         )
-        outcome = world.run(scenario)
+        outcome = world.run(scenario, check=False)
         tried.append(seed)
         decisions += outcome.decisions
         reorders += outcome.reorders
         if outcome.error is None:
             continue
         outcome = dataclasses.replace(outcome, run=number, runs=len(chosen))
+        shrunk = None
+        if shrink:
+            shrunk = shrink_failure(
+                scenario,
+                outcome,
+                invariants=invariant_list,
+                start=start,
+                shutdown_deadline=shutdown_deadline,
+                max_runs=max_shrink_runs,
+            )
         if check:
-            raise SimulationFailedError(
-                outcome.report(_scenario_name(scenario)), outcome
-            ) from outcome.error
-        return Exploration(tuple(tried), decisions, reorders, outcome)
+            name = scenario_name(scenario)
+            message = outcome.report(name)
+            if shrunk is not None:
+                message += "\nshrunk to the smallest run that fails the same way:\n"
+                message += shrunk.report(name)
+            reported = outcome if shrunk is None else shrunk
+            raise SimulationFailedError(message, reported) from outcome.error
+        return Exploration(tuple(tried), decisions, reorders, outcome, shrunk)
     return Exploration(tuple(tried), decisions, reorders, None)

@@ -17,6 +17,7 @@ from phyxius.testing._faults import (
     Duplicate,
     Fault,
     FaultPlan,
+    Point,
     WallJump,
 )
 
@@ -32,6 +33,7 @@ FAULT_KINDS: Final = (
 )
 """The kinds of fault, as `FaultSpace.kinds` names them."""
 
+_POINTS: Final[tuple[Point, ...]] = ("before", "after")
 _SEND_KINDS: Final = frozenset({"drop", "duplicate", "delay"})
 _NANOS_PER_MILLI: Final = 1_000_000
 
@@ -62,7 +64,7 @@ def _limit(value: object, field: str, minimum: int) -> int:
 
 
 def _millis(value: object, field: str) -> int:
-    return to_nanoseconds(value, name=field) // _NANOS_PER_MILLI  # type: ignore[arg-type]
+    return to_nanoseconds(value, name=field) // _NANOS_PER_MILLI
 
 
 @final
@@ -83,7 +85,8 @@ class FaultSpace:
     in whole milliseconds.
 
     `draw` picks a plan with a `random.Random`; hypothesis draws from the
-    same space with `phyxius.testing.strategies.fault_plans`.
+    same space with `phyxius.testing.strategies.fault_plans`. A `World` of
+    seed 0 draws nothing from a space: the plain run has no faults.
     """
 
     processes: tuple[str, ...] = ()
@@ -101,12 +104,14 @@ class FaultSpace:
         set_(self, "processes", _names(self.processes, "processes"))
         set_(self, "journals", _names(self.journals, "journals"))
         links = []
-        if isinstance(self.links, str) or not isinstance(self.links, Iterable):
+        # Typed as a tuple, but given by a caller who may pass anything.
+        given: object = self.links
+        if isinstance(given, str) or not isinstance(given, Iterable):
             raise InvalidArgumentError(
-                f"links={self.links!r} (type={type(self.links).__name__}) is not a "
+                f"links={given!r} (type={type(given).__name__}) is not a "
                 "list of links; pass a tuple of (sender, to) pairs of names"
             )
-        for index, link in enumerate(self.links):
+        for index, link in enumerate(given):
             if not isinstance(link, tuple | list) or len(link) != 2:
                 raise InvalidArgumentError(
                     f"links[{index}]={link!r} is not a link; pass a (sender, to) "
@@ -167,7 +172,7 @@ class FaultSpace:
 
     def _draw_one(self, rng: random.Random, kind: str) -> Fault:
         message = rng.randint(1, self.max_message)
-        point = rng.choice(("before", "after"))
+        point: Point = rng.choice(_POINTS)
         if kind == "crash":
             return Crash(rng.choice(self.processes), message, point)
         if kind == "append_failure":

@@ -34,10 +34,14 @@ from phyxius.clock import (
 )
 from phyxius.journal import Codec, Journal, MemoryStore, Overflow, SortableIds
 from phyxius.process import Backoff, Strategy, Supervisor, create_supervisor
-from phyxius.testing._errors import InvariantViolationError, SimulationUsageError
+from phyxius.testing._errors import (
+    InvariantViolationError,
+    SimulationFailedError,
+    SimulationUsageError,
+)
 from phyxius.testing._faults import FaultPlan, WallJump
 from phyxius.testing._inject import FaultInjector, FaultyStore, Injection
-from phyxius.testing._outcome import Outcome, describe_error
+from phyxius.testing._outcome import Outcome, describe_error, scenario_name
 from phyxius.testing._schedule import (
     Schedule,
     ScriptedScheduler,
@@ -83,13 +87,15 @@ class World:
     ``seed`` (default 0: first-in, first-out order) drives the scheduler
     unless ``schedule`` (a `Schedule`) scripts it. The faults come from
     ``plan`` (a `FaultPlan`) or are drawn from ``faults`` (a `FaultSpace`)
-    with the seed; `inject` can set them later. ``invariants`` are checked
+    with the seed (seed 0 draws none); `inject` can set them later. ``invariants`` are checked
     after every step (add more with `invariant`). ``start`` is the wall time
     of the world's new `ControlledClock`. A test harness that already has a
     clock and a scheduler (the pytest plugin) passes ``clock`` and
     ``scheduler`` instead. ``shutdown_deadline`` is how many virtual seconds
     the supervisors get to stop at the end of `run`. ``record=False`` does not
-    record the scheduler's picks (`Outcome.schedule` is then empty).
+    record the scheduler's picks (`Outcome.schedule` is then empty), nor,
+    for a run that passed, the journals (`Outcome.journals` is then empty):
+    `explore` runs so, since the seed alone replays a run.
     """
 
     def __init__(
@@ -165,6 +171,7 @@ class World:
             )
         self._scheduler: Final[SimulationScheduler] = scheduler
         self._scripted = schedule
+        self._record = record
         self._random = random.Random(_derived_seed(seed, "world"))
         self._shutdown_ns = deadline_ns
 
@@ -194,8 +201,9 @@ class World:
             self._add_invariant(name, fn)
 
         if faults is not None:
-            plan = faults.draw(random.Random(_derived_seed(seed, "faults")))
-        self.inject(FaultPlan() if plan is None else plan)
+            self.inject(faults)
+        else:
+            self.inject(FaultPlan() if plan is None else plan)
 
     # -- what the world holds --------------------------------------------------------
 
@@ -340,14 +348,15 @@ class World:
     def inject(self, faults: FaultPlan | FaultSpace) -> FaultPlan:
         """Carry out ``faults`` from now on, and return the plan.
 
-        A `FaultSpace` is drawn from with the world's seed. The counts the
+        A `FaultSpace` is drawn from with the world's seed; seed 0 draws the
+        empty plan, as it keeps first-in, first-out order. The counts the
         faults refer to (messages, appends) are kept from the start of the
         world, so call this before the scenario starts for plans to mean what
         they say. Wall jumps are scheduled at their ``at``, counted from the
         clock's monotonic 0 (one already past jumps at once).
         """
         if isinstance(faults, FaultSpace):
-            plan = faults.draw(random.Random(_derived_seed(self._seed, "faults")))
+            plan = self._draw(faults)
         elif isinstance(faults, FaultPlan):
             plan = faults
         else:
@@ -369,6 +378,13 @@ class World:
             if isinstance(fault, WallJump)
         ]
         return plan
+
+    def _draw(self, space: FaultSpace) -> FaultPlan:
+        # Seed 0 is the plain run: first-in, first-out order and no faults,
+        # so a test that is not being explored is not broken on purpose.
+        if not self._seed:
+            return FaultPlan()
+        return space.draw(random.Random(_derived_seed(self._seed, "faults")))
 
     def _jump_wall(self, fault: WallJump) -> None:
         self._injected(
@@ -436,9 +452,11 @@ class World:
         return result is False, None
 
     def _after_step(self) -> None:
-        self._steps += 1
+        # Steps of a batch that began before checking stopped still call
+        # this; they are not counted, so `steps` is what invariants saw.
         if not self._checking:
             return
+        self._steps += 1
         for name, fn in self._invariants:
             failed, error = self._test(fn)
             if failed:
@@ -476,14 +494,21 @@ class World:
 
     # -- running -----------------------------------------------------------------------
 
-    def run(self, scenario: Callable[[World], Awaitable[_T]]) -> Outcome:
+    def run(
+        self, scenario: Callable[[World], Awaitable[_T]], *, check: bool = True
+    ) -> Outcome:
         """Run ``await scenario(world)`` on a new virtual-time loop; return the outcome.
 
         The loop runs on the world's clock with autojump and the world's
         scheduler. After the scenario, the supervisors are shut down (within
-        ``shutdown_deadline`` virtual seconds). Nothing the scenario raises
-        escapes: it is the `Outcome`'s ``error``. A world runs once.
+        ``shutdown_deadline`` virtual seconds). With ``check`` (the default)
+        a failed run raises `SimulationFailedError`, whose message holds the
+        seed, the faults and the call that replays the run, and whose
+        ``outcome`` is the `Outcome`; with ``check=False`` nothing the
+        scenario raises escapes: it is the outcome's ``error``. A world runs
+        once.
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not this one
         self._claim_run()
         try:
             asyncio.get_running_loop()
@@ -502,7 +527,12 @@ class World:
                 value = runner.run(self._main(scenario))
             except Exception as caught:
                 error = caught
-        return self.outcome(value, error)
+        outcome = self.outcome(value, error, journals=self._record or error is not None)
+        if check and error is not None:
+            raise SimulationFailedError(
+                outcome.report(scenario_name(scenario)), outcome
+            ) from error
+        return outcome
 
     async def run_async(self, scenario: Callable[[World], Awaitable[_T]]) -> _T:
         """Run ``await scenario(world)`` on the running loop, then shut down.
@@ -544,8 +574,11 @@ class World:
             # The first violation is the cause of whatever came after it:
             # the cancellation it caused, or an error that cancellation led to.
             failure = self._violation or error
-            if self._violation is not None:
-                raise self._violation from None
+            violation = self._violation
+            if violation is not None:
+                # Its cause is the invariant's own error, not the cancellation
+                # that ended the run (which `from` keeps out of the context).
+                raise violation from violation.__cause__
             raise
         finally:
             self._checking = False
@@ -576,9 +609,17 @@ class World:
             ) from None
 
     def outcome(
-        self, value: object = None, error: BaseException | None = None
+        self,
+        value: object = None,
+        error: BaseException | None = None,
+        *,
+        journals: bool = True,
     ) -> Outcome:
-        """The `Outcome` of the world as it is now, with ``value`` or ``error``."""
+        """The `Outcome` of the world as it is now, with ``value`` or ``error``.
+
+        ``journals=False`` leaves out the journals' text, which is most of
+        the cost of an outcome.
+        """
         scheduler = self._scheduler
         return Outcome(
             seed=self._seed,
@@ -596,7 +637,9 @@ class World:
             journals={
                 name: journal.to_json()
                 for name, journal in sorted(self.journals.items())
-            },
+            }
+            if journals
+            else {},
         )
 
     def __repr__(self) -> str:

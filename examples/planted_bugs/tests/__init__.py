@@ -1,0 +1,1 @@
+"""The planted bugs: plain tests pass, simulation finds them, the fixes hold."""
