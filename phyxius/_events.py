@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, TypeAlias
 
+from phyxius._errors import InvalidArgumentError
 from phyxius._time import Instant
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Emit",
     "Event",
     "NowSource",
+    "check_emit",
     "describe_callable",
     "emit_event",
     "report_callback_error",
@@ -59,6 +61,19 @@ class NowSource(Protocol):
     def now(self) -> Instant:
         """Return the current reading."""
         ...
+
+
+def check_emit(emit: object) -> None:
+    """Refuse an ``emit=`` that is neither None nor callable, naming it.
+
+    Raises:
+        InvalidArgumentError: ``emit`` cannot be called.
+    """
+    if emit is not None and not callable(emit):
+        raise InvalidArgumentError(
+            f"emit={emit!r} (type={type(emit).__name__}) is not callable; "
+            "pass a function taking one Event, or None"
+        )
 
 
 def describe_callable(fn: object) -> str:

@@ -24,6 +24,7 @@ __all__ = [
     "exact_float_nanoseconds",
     "format_seconds",
     "to_nanoseconds",
+    "wall_ns_in_range",
     "wall_to_nanoseconds",
 ]
 
@@ -36,6 +37,18 @@ WallTime: TypeAlias = "int | float | datetime | Instant"
 """A point in wall time: epoch seconds, an aware `datetime`, or an `Instant`
 (its wall time, exact to the nanosecond)."""
 
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The wall times a `datetime` can hold, years 1 to 9999, in epoch nanoseconds.
+# An `Instant` may lie outside them (time is nanoseconds); only its
+# `datetime` cannot be had there.
+_MIN_WALL_NS: Final = (
+    (datetime.min.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1) * 1_000
+)
+_MAX_WALL_NS: Final = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(
+    microseconds=1
+) * 1_000 + 999
 
 # Below this many nanoseconds (about 2.4 hours) a float product `x * 1e9` is
 # within 0.0015 ns of the exact product of x's shortest decimal form, so
@@ -140,7 +153,7 @@ def wall_to_nanoseconds(value: object, *, name: str = "wall") -> int:
                 f"{name}={value!r} is a naive datetime; pass an aware datetime "
                 "such as datetime(..., tzinfo=datetime.UTC)"
             )
-        delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+        delta = value - _EPOCH
         return (
             delta.days * 86_400 + delta.seconds
         ) * NANOS_PER_SECOND + delta.microseconds * 1_000
@@ -156,6 +169,11 @@ def wall_to_nanoseconds(value: object, *, name: str = "wall") -> int:
             )
         return exact_float_nanoseconds(value)
     return int(value) * NANOS_PER_SECOND
+
+
+def wall_ns_in_range(nanos: int) -> bool:
+    """Whether epoch nanoseconds fall in the years 1 to 9999 a `datetime` holds."""
+    return _MIN_WALL_NS <= nanos <= _MAX_WALL_NS
 
 
 def format_seconds(nanos: int) -> str:
@@ -194,14 +212,27 @@ class Instant:
 
     @property
     def datetime(self) -> datetime:
-        """Wall time as an aware `datetime` in UTC (microsecond precision)."""
+        """Wall time as an aware `datetime` in UTC (microsecond precision).
+
+        Raises:
+            OverflowError: the wall time is outside the years 1 to 9999, which
+                no `datetime` can hold (`wall_ns` still reads it).
+        """
         seconds, nanos = divmod(self.wall_ns, NANOS_PER_SECOND)
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
-            seconds=seconds, microseconds=nanos // 1_000
-        )
+        try:
+            return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1_000)
+        except OverflowError:
+            raise OverflowError(
+                f"wall time {self.wall_ns}ns since the epoch is outside the years "
+                "1 to 9999 that a datetime can hold; read wall_ns instead"
+            ) from None
 
     def __repr__(self) -> str:
-        return (
-            f"Instant(wall={self.datetime.isoformat()}, "
-            f"mono={format_seconds(self.mono_ns)})"
+        # A timer due in a billion years has a wall time no datetime can
+        # show; its repr must still work, so it shows the nanoseconds.
+        wall = (
+            self.datetime.isoformat()
+            if wall_ns_in_range(self.wall_ns)
+            else f"{self.wall_ns}ns"
         )
+        return f"Instant(wall={wall}, mono={format_seconds(self.mono_ns)})"

@@ -43,6 +43,20 @@ TEARDOWN_DEADLINE: Final = 60.0
 WAIT_FOR_TIMEOUT: Final = 30.0
 """Seconds of the test's clock `SupervisorFixture.wait_for` waits by default."""
 
+LIFECYCLE_STEPS: Final = (
+    "crashed",
+    "dead_letter",
+    "error",
+    "gave_up",
+    "mailbox_overflow",
+    "restart_scheduled",
+    "restarted",
+    "spawned",
+    "started",
+    "stopped",
+)
+"""The steps of a ``process.<step>`` lifecycle event, as `wait_for` takes them."""
+
 
 @final
 class SupervisorFixture:
@@ -212,6 +226,13 @@ class SupervisorFixture:
                 f"times={times!r} must be an int, zero or more, or None for "
                 "'at least once'"
             )
+        if times == 0 and not self.lifecycle(name_or_ref):
+            # As in assert_not_restarted: a misspelt name must not pass.
+            raise AssertionError(
+                f"expected {_name_of(name_or_ref)!r} to be restarted 0 times, but "
+                "nothing of that name was ever spawned in this tree.\n"
+                f"{self._story(name_or_ref)}"
+            )
         count = self.restarts(name_or_ref)
         if (times is None and count > 0) or count == times:
             return
@@ -222,7 +243,17 @@ class SupervisorFixture:
         )
 
     def assert_not_restarted(self, name_or_ref: str | ProcessRef | Supervisor) -> None:
-        """Assert the process was never restarted."""
+        """Assert the process was never restarted.
+
+        A name that no lifecycle event of the tree carries fails too: a
+        misspelt name must not pass for a process that was never restarted.
+        """
+        if not self.lifecycle(name_or_ref):
+            raise AssertionError(
+                f"expected {_name_of(name_or_ref)!r} not to be restarted, but "
+                "nothing of that name was ever spawned in this tree.\n"
+                f"{self._story(name_or_ref)}"
+            )
         count = self.restarts(name_or_ref)
         if count:
             raise AssertionError(
@@ -252,6 +283,12 @@ class SupervisorFixture:
             )
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise pytest.UsageError(f"count={count!r} must be an int, 1 or more")
+        if "." not in event and event not in LIFECYCLE_STEPS:
+            raise pytest.UsageError(
+                f"event={event!r} is not a lifecycle step; use one of "
+                f"{', '.join(LIFECYCLE_STEPS)}, or a full event type such as "
+                "'order.placed'"
+            )
         event_type = event if "." in event else f"process.{event}"
         wanted = None if name is None else _name_of(name)
 

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import pytest
 
-from phyxius._time import NANOS_PER_SECOND, wall_to_nanoseconds
+from phyxius._time import NANOS_PER_SECOND, wall_ns_in_range, wall_to_nanoseconds
 from phyxius.clock import DEFAULT_IO_GRACE, DEFAULT_START, FreezeBackend
 
 __all__ = [
@@ -70,9 +70,16 @@ def parse_start(value: object, *, source: str) -> int:
     if isinstance(value, str):
         value = _parse_start_text(value, source=source)
     try:
-        return wall_to_nanoseconds(value, name=source)
+        start_ns = wall_to_nanoseconds(value, name=source)
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    # The clock's reading is shown as a datetime in every failure report.
+    if not wall_ns_in_range(start_ns):
+        raise pytest.UsageError(
+            f"{source}={value!r} is outside the years 1 to 9999 that a datetime "
+            "can hold; pass a start within them"
+        )
+    return start_ns
 
 
 def _parse_start_text(value: str, *, source: str) -> int | float | datetime:

@@ -27,15 +27,17 @@ so only the first is kept and the rest are deselected.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import warnings
 from collections.abc import Callable, Generator, Iterator
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
-from phyxius.clock import ControlledClock, VirtualTimeEventLoop
+from phyxius.clock import ControlledClock, DeadlockError, VirtualTimeEventLoop
+from phyxius.clock._deadlock import _blocked_task
 from pytest_phyxius._settings import (
     Settings,
     parse_autojump,
@@ -58,6 +60,9 @@ __all__ = [
 
 _async_test_key = pytest.StashKey[Callable[..., Any]]()
 _async_hypothesis_key = pytest.StashKey[Callable[..., Any]]()
+
+LEFTOVER_GRACE: Final = 60.0
+"""Seconds of the test's clock that tasks left running get to end once cancelled."""
 
 # Parameters through which other plugins multiply an async test; see
 # `_collapse_variants`.
@@ -103,6 +108,16 @@ def phyxius_runner(
             yield runner
         finally:
             _set_event_loop(None)
+            stubborn = _cancel_leftover_tasks(runner)
+    if stubborn:
+        pytest.fail(
+            f"{len(stubborn)} task(s) still ran {LEFTOVER_GRACE:g} seconds of the "
+            "clock after the test's loop cancelled them at teardown, so their "
+            "coroutines were closed instead; let CancelledError propagate (clean "
+            "up in finally, then re-raise):\n"
+            + "\n".join(f"  {line}" for line in stubborn),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -342,6 +357,69 @@ def _resolve_fixture_function(
         return fixturedef.func
     subrequest: Any = request
     return resolve_fixture_function(fixturedef, subrequest)
+
+
+def _cancel_leftover_tasks(runner: asyncio.Runner) -> list[str]:
+    """Cancel the tasks a test left running; close those that will not end.
+
+    `asyncio.Runner.close` cancels leftover tasks and waits for them without
+    limit, so a task that swallows its cancellation and waits again would
+    keep the test's loop jumping through virtual time for ever. Here they get
+    `LEFTOVER_GRACE` seconds of the clock (their cleanup may sleep); a task
+    still running after that has its coroutine closed, which ends it, and is
+    returned, described, for the caller to fail the test. Errors raised by
+    tasks while they were cancelled are reported as ``Runner.close`` reports
+    them, through the loop's exception handler.
+    """
+    loop = runner.get_loop()
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not tasks:
+        return []
+
+    for task in tasks:
+        task.cancel()
+
+    async def settle() -> None:
+        try:
+            await asyncio.wait(tasks, timeout=LEFTOVER_GRACE)
+        except DeadlockError:
+            # In manual mode nothing moves the clock: the tasks that still
+            # wait were told of the deadlock, and those that ignore it are
+            # closed below.
+            pass
+
+    try:
+        runner.run(settle())
+    except DeadlockError:
+        pass
+
+    stubborn = [task for task in tasks if not task.done()]
+    described = [_blocked_task(task).describe() for task in stubborn]
+    for task in stubborn:
+        # GeneratorExit at its await ends the coroutine; the task, cancelled
+        # once more, then finishes on the loop's next turn. (A coroutine that
+        # swallows GeneratorExit too cannot be ended from outside at all.)
+        with contextlib.suppress(RuntimeError):
+            task.get_coro().close()
+        task.cancel()
+    if stubborn:
+        runner.run(asyncio.wait(stubborn, timeout=LEFTOVER_GRACE))
+
+    for task in tasks:
+        if not task.done() or task.cancelled():
+            continue
+        if task in stubborn:
+            task.exception()  # the closed coroutine's error: already reported
+            continue
+        if task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during the test's teardown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+    return described
 
 
 def _set_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:

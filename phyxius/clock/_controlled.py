@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from phyxius._errors import InvalidArgumentError
 from phyxius._events import (
     Emit,
+    check_emit,
     describe_callable,
     emit_event,
     report_callback_error,
@@ -263,6 +264,7 @@ class ControlledClock:
         self, start: WallTime = DEFAULT_START, *, emit: Emit | None = None
     ) -> None:
         self._start_wall_ns = wall_to_nanoseconds(start, name="start")
+        check_emit(emit)
         self._mono_ns = 0
         self._wall_offset_ns = 0
         self._emit = emit

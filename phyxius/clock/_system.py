@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Final, final
 
 from phyxius._errors import InvalidArgumentError
-from phyxius._events import Emit, describe_callable, emit_event
+from phyxius._events import Emit, check_emit, describe_callable, emit_event
 from phyxius._time import (
     NANOS_PER_SECOND,
     Duration,
@@ -189,6 +189,7 @@ class SystemClock:
     __slots__ = ("_emit",)
 
     def __init__(self, *, emit: Emit | None = None) -> None:
+        check_emit(emit)
         self._emit = emit
 
     def now(self) -> Instant:

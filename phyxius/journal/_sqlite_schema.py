@@ -231,6 +231,7 @@ def check_store_arguments(
 
     Raises:
         InvalidArgumentError: an argument cannot work; nothing was opened.
+        StoreError: the directory meant to hold the file does not exist.
     """
     if not isinstance(path, str | os.PathLike):
         raise InvalidArgumentError(
@@ -261,5 +262,12 @@ def check_store_arguments(
         raise InvalidArgumentError(
             f"path={resolved!r} is a directory; pass the path of a file in it, "
             f"such as {str(Path(resolved) / 'journals.sqlite3')!r}"
+        )
+    directory = Path(resolved).parent
+    if not directory.is_dir():
+        # SQLite would only say "unable to open database file".
+        raise StoreError(
+            f"{resolved}: the directory {str(directory)!r} does not exist; create "
+            "it first (SqliteStore creates its file, not the directories above it)"
         )
     return resolved, timeout_ns / NANOS_PER_SECOND, poll_ns / NANOS_PER_SECOND

@@ -137,6 +137,17 @@ class Store(Protocol):
 
 def concurrency_error(journal: str, expected: int, actual: int) -> ConcurrencyError:
     """The error for an append whose ``expected_sequence`` no longer holds."""
+    if expected > actual:
+        # Sequences are never reused, so no other writer can explain this:
+        # the caller's number is ahead of the journal.
+        return ConcurrencyError(
+            f"journal {journal!r}: expected_sequence={expected} but the next entry "
+            f"would be {actual}; no entry has reached that sequence yet, so "
+            "nothing was written; pass the journal's next_sequence as seen when "
+            f"deciding (now {actual})",
+            expected=expected,
+            actual=actual,
+        )
     return ConcurrencyError(
         f"journal {journal!r}: expected_sequence={expected} but the next entry "
         f"would be {actual}; another writer appended first, so nothing was "

@@ -233,6 +233,12 @@ def resolve_behaviour(spec: object) -> Behaviour:
         )
     behaviour = Behaviour(spec)
     handle = getattr(spec, "handle", None)
+    if handle is not None and not callable(handle):
+        raise InvalidArgumentError(
+            f"spec.handle={handle!r} (type={type(handle).__name__}) is not "
+            "callable; pass a function handle(msg), or handle(state, msg, tools) "
+            "with init(ctx)"
+        )
     if not callable(handle):
         raise InvalidArgumentError(
             f"spec={spec!r} (type={type(spec).__name__}) has no handle() method; "

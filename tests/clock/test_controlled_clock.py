@@ -96,6 +96,38 @@ def test_rejects_a_bad_start() -> None:
         ControlledClock(datetime(2024, 1, 1))
 
 
+def test_rejects_an_emit_that_is_not_callable() -> None:
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^emit=5 \(type=int\) is not callable; pass a function taking one "
+        r"Event, or None$",
+    ):
+        ControlledClock(emit=5)  # type: ignore[arg-type]
+
+
+def test_a_clock_whose_wall_time_no_datetime_can_hold_still_prints() -> None:
+    # Time is nanoseconds, so such a clock works; only its datetime cannot be
+    # had, and printing it must not fail for that.
+    clock = ControlledClock(NEW_YEAR_2024)
+    clock.jump_wall(by=-1e20)
+
+    assert repr(clock) == (
+        f"<ControlledClock now=Instant(wall={clock.wall_ns()}ns, mono=0s) pending=0>"
+    )
+
+
+def test_a_timer_due_past_the_year_9999_still_shows_in_pending() -> None:
+    # A delay that long never fires in practice, but it is a valid duration,
+    # and listing it must work even though no datetime can show its due time.
+    clock = ControlledClock()
+    clock.call_later(10**30, _noop)
+
+    (timer,) = clock.pending()
+
+    assert timer.due.wall_ns == 10**39 + NEW_YEAR_2024 * 10**9
+    assert repr(timer.due) == f"Instant(wall={timer.due.wall_ns}ns, mono={10**30}s)"
+
+
 # -- exactness ------------------------------------------------------------------
 
 

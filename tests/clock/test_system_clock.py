@@ -118,6 +118,15 @@ def test_bad_input_is_rejected_before_anything_is_scheduled(
     assert events == []
 
 
+def test_rejects_an_emit_that_is_not_callable() -> None:
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^emit='log' \(type=str\) is not callable; pass a function taking "
+        r"one Event, or None$",
+    ):
+        SystemClock(emit="log")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("wait", "message"),
     [

@@ -111,6 +111,36 @@ def test_rejects_what_is_not_a_wall_time(value: object, message: str) -> None:
     assert isinstance(caught.value, PhyxiusError)
 
 
+def test_the_first_and_last_datetimes_are_wall_times() -> None:
+    first = datetime.min.replace(tzinfo=UTC)
+    last = datetime.max.replace(tzinfo=UTC)
+
+    assert Instant(mono_ns=0, wall_ns=wall_to_nanoseconds(first)).datetime == first
+    assert Instant(mono_ns=0, wall_ns=wall_to_nanoseconds(last)).datetime == last
+
+
+@pytest.mark.parametrize(
+    "wall_ns",
+    [wall_to_nanoseconds(datetime.max.replace(tzinfo=UTC)) + 1_000, -(10**30)],
+    ids=["after-year-9999", "before-year-1"],
+)
+def test_an_instant_no_datetime_can_hold_says_so(wall_ns: int) -> None:
+    instant = Instant(mono_ns=0, wall_ns=wall_ns)
+
+    with pytest.raises(
+        OverflowError,
+        match=rf"^wall time {wall_ns}ns since the epoch is outside the years 1 to "
+        r"9999 that a datetime can hold; read wall_ns instead$",
+    ):
+        _ = instant.datetime
+
+
+def test_instant_repr_shows_nanoseconds_where_no_datetime_can() -> None:
+    instant = Instant(mono_ns=0, wall_ns=-(10**30))
+
+    assert repr(instant) == "Instant(wall=-1000000000000000000000000000000ns, mono=0s)"
+
+
 @given(st.datetimes(timezones=st.just(UTC)))
 def test_aware_datetimes_round_trip_through_instants(moment: datetime) -> None:
     instant = Instant(mono_ns=0, wall_ns=wall_to_nanoseconds(moment))

@@ -207,6 +207,25 @@ def test_expected_sequence_that_no_longer_holds_raises_and_writes_nothing(
     assert state(journal) == before
 
 
+def test_expected_sequence_ahead_of_the_journal_says_so_and_writes_nothing(
+    make_journal: MakeJournal,
+) -> None:
+    journal = make_journal()
+    journal.extend(["a", "b"])
+    before = state(journal)
+
+    with pytest.raises(
+        ConcurrencyError,
+        match=r"^journal 'default': expected_sequence=5 but the next entry would be "
+        r"2; no entry has reached that sequence yet, so nothing was written; pass "
+        r"the journal's next_sequence as seen when deciding \(now 2\)$",
+    ) as raised:
+        journal.append("c", expected_sequence=5)
+
+    assert (raised.value.expected, raised.value.actual) == (5, 2)
+    assert state(journal) == before
+
+
 def test_extend_checks_expected_sequence_for_its_first_entry(
     make_journal: MakeJournal,
 ) -> None:

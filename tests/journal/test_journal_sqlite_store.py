@@ -210,10 +210,18 @@ def test_check_passes_on_a_healthy_store(path: Path) -> None:
 
 
 def test_a_missing_directory_is_reported_naming_the_path(tmp_path: Path) -> None:
-    missing = tmp_path / "no" / "such" / "dir" / "j.sqlite3"
+    directory = tmp_path / "no" / "such" / "dir"
+    missing = directory / "j.sqlite3"
 
-    with pytest.raises(StoreError, match=rf"^{re.escape(str(missing))}: SQLite fail"):
+    with pytest.raises(
+        StoreError,
+        match=rf"^{re.escape(str(missing))}: the directory "
+        rf"{re.escape(repr(str(directory)))} does not exist; create it first "
+        r"\(SqliteStore creates its file, not the directories above it\)$",
+    ):
         SqliteStore(missing)
+
+    assert not (tmp_path / "no").exists()
 
 
 @pytest.mark.parametrize(

@@ -216,6 +216,72 @@ def test_a_deadlocked_test_fails_at_its_own_await_with_every_blocked_task(
     )
 
 
+def test_tasks_left_running_are_cancelled_and_their_cleanup_runs_on_virtual_time(
+    inner: pytest.Pytester,
+) -> None:
+    inner.makepyfile(
+        """
+        import asyncio
+
+        cleaned = []
+
+        async def test_leaves_a_worker(controlled_clock):
+            async def worker():
+                try:
+                    await asyncio.sleep(3600)
+                finally:
+                    await asyncio.sleep(5)  # cleanup may take time of its own
+                    cleaned.append(controlled_clock.now().mono)
+
+            asyncio.create_task(worker())
+            await asyncio.sleep(1)
+
+        def test_the_worker_was_cancelled_at_teardown():
+            assert cleaned == [6.0]
+        """
+    )
+    run(inner).assert_outcomes(passed=2)
+
+
+def test_a_task_that_ignores_cancellation_fails_the_test_instead_of_hanging(
+    inner: pytest.Pytester,
+) -> None:
+    inner.makepyfile(
+        test_stubborn="""
+        import asyncio
+
+        async def forever():
+            while True:
+                try:
+                    await asyncio.sleep(1)
+                except asyncio.CancelledError:
+                    pass
+
+        async def test_leaves_it(controlled_clock):
+            asyncio.create_task(forever(), name="stubborn")
+            await asyncio.sleep(0)
+
+        def test_the_next_test_runs():
+            pass
+        """
+    )
+    # In a subprocess with a timeout: before the fix, closing the test's loop
+    # waited for the task for ever.
+    result = inner.runpytest_subprocess("-p", "no:cacheprovider", *ALONE, timeout=120)
+
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaves_it*",
+            "1 task(s) still ran 60 seconds of the clock after the test's loop "
+            "cancelled them at teardown, so their coroutines were closed instead; "
+            "let CancelledError propagate (clean up in finally, then re-raise):",
+            "  task 'stubborn' waits at test_stubborn.py:6 in forever: "
+            "await asyncio.sleep(1)  (inside asyncio.tasks.sleep)",
+        ]
+    )
+
+
 def test_a_failing_assertion_points_at_the_tests_own_line(
     inner: pytest.Pytester,
 ) -> None:

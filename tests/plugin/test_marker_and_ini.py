@@ -193,6 +193,11 @@ def test_the_ini_options_are_documented(pytester: pytest.Pytester) -> None:
             "wall time; *",
         ),
         (
+            "start=1e20",
+            "test_bad.py::test_bad: phyxius(start)=1e+20 is outside the years 1 "
+            "to 9999 that a datetime can hold; pass a start within them",
+        ),
+        (
             "starts=0",
             "test_bad.py::test_bad: @pytest.mark.phyxius got unknown option(s) "
             "starts; known: autojump, freeze_time, io_grace, seed, start*",
@@ -204,7 +209,7 @@ def test_the_ini_options_are_documented(pytester: pytest.Pytester) -> None:
         ),
     ],
     ids=["not-a-time", "naive-iso", "naive-datetime", "nan", "inf-text", "bool",
-         "unknown-key", "positional"],
+         "past-year-9999", "unknown-key", "positional"],
 )  # fmt: skip
 def test_a_bad_marker_stops_the_run_with_an_error_naming_the_test(
     pytester: pytest.Pytester, marker: str, message: str
@@ -251,8 +256,13 @@ def test_a_bad_marker_stops_the_run_with_an_error_naming_the_test(
             "nan",
             "ERROR: phyxius_start='nan' is not a finite number of epoch seconds",
         ),
+        (
+            "-1e20",
+            "ERROR: phyxius_start=-1e+20 is outside the years 1 to 9999 that a "
+            "datetime can hold; pass a start within them",
+        ),
     ],
-    ids=["not-a-time", "naive", "nan"],
+    ids=["not-a-time", "naive", "nan", "before-year-1"],
 )
 def test_a_bad_ini_value_is_a_usage_error_before_any_test_runs(
     pytester: pytest.Pytester, ini_value: str, message: str

@@ -120,12 +120,31 @@ async def test_not_restarted(supervisor):
 async def test_unknown_name(supervisor):
     await supervisor.spawn(worker(), name="worker")
     supervisor.assert_restarted("wroker")
+
+
+async def test_unknown_name_is_not_taken_for_never_restarted(supervisor):
+    await supervisor.spawn(worker(), name="worker")
+    supervisor.assert_not_restarted("wroker")
+
+
+async def test_unknown_name_is_not_taken_for_restarted_zero_times(supervisor):
+    await supervisor.spawn(worker(), name="worker")
+    supervisor.assert_restarted("wroker", times=0)
 """
     )
 
     result = pytester.runpytest(*ARGS)
 
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(failed=4)
+    for expected in ("not to be restarted", "to be restarted 0 times"):
+        result.stdout.fnmatch_lines(
+            [
+                f"E*AssertionError: expected 'wroker' {expected}, but nothing of "
+                "that name was ever spawned in this tree.",
+                "E*no lifecycle event names 'wroker'; lifecycle events of the tree "
+                "(2):",
+            ]
+        )
     result.stdout.fnmatch_lines(
         [
             "E*AssertionError: expected 'worker' not to be restarted, but it was "
@@ -250,6 +269,57 @@ async def test_leaks_a_task(supervisor):
             "supervision tree shut down (stop what you start, or cancel it before "
             "the test ends):",
             "*task 'forgotten' waits at *",
+        ]
+    )
+
+
+def test_a_process_that_ignores_cancellation_fails_the_test_instead_of_hanging(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_stubborn="""
+import asyncio
+
+from phyxius.process import ProcessSpec
+
+
+async def stubborn(state, msg, tools):
+    while True:
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            pass
+
+
+async def test_leaves_it(supervisor):
+    ref = await supervisor.spawn(ProcessSpec(handle=stubborn), name="stubborn")
+    ref.send("work")
+    await asyncio.sleep(0)
+
+
+def test_the_next_test_runs():
+    pass
+"""
+    )
+
+    # In a subprocess with a timeout: before the fix, closing the test's loop
+    # waited for the handler's task for ever.
+    result = pytester.runpytest_subprocess(*ARGS, timeout=120)
+
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*supervisor fixture teardown: the supervision tree did not shut down "
+            "within 60.0 seconds of the clock",
+            "*task 'phyxius.process:stubborn#1' waits at *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*1 task(s) still ran 60 seconds of the clock after the test's loop "
+            "cancelled them at teardown, so their coroutines were closed instead; *",
+            "*task 'phyxius.process:stubborn#1' waits at test_stubborn.py:9 in "
+            "stubborn: await asyncio.sleep(1)*",
         ]
     )
 
@@ -387,6 +457,15 @@ async def test_bad_arguments(supervisor):
         match=r"^event='' must be a lifecycle step such as 'restarted'$",
     ):
         await supervisor.wait_for("", "x")
+    with pytest.raises(
+        pytest.UsageError,
+        match=r"^event='restart' is not a lifecycle step; use one of crashed, "
+        r"dead_letter, error, gave_up, mailbox_overflow, restart_scheduled, "
+        r"restarted, spawned, started, stopped, or a full event type such as "
+        r"'order\.placed'$",
+    ):
+        await supervisor.wait_for("restart", "x")
+    assert supervisor.clock.now().mono == 0  # refused at once, not after a wait
     with pytest.raises(
         pytest.UsageError,
         match=r"^42 \(type=int\) names no process; pass a name, a ProcessRef or a "

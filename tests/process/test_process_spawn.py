@@ -224,6 +224,12 @@ async def test_init_that_raises_fails_spawn_and_adds_nothing(
             id="no-handle",
         ),
         pytest.param(
+            ProcessSpec(handle=42),  # type: ignore[arg-type]
+            r"^spec\.handle=42 \(type=int\) is not callable; pass a function "
+            r"handle\(msg\), or handle\(state, msg, tools\) with init\(ctx\)$",
+            id="handle-not-callable",
+        ),
+        pytest.param(
             Recorder,
             r"^spec=Recorder is a class; spawn an instance of it "
             r"\(spawn\(Recorder\(\)\)\) or a ProcessSpec$",
