@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 from phyxius._errors import InvalidArgumentError
 from phyxius._time import NANOS_PER_SECOND, Duration, to_nanoseconds
 from phyxius.clock import Handle, SystemClock
-from phyxius.process._errors import AskTimeoutError
+from phyxius.process._errors import AskTimeoutError, ProcessUsageError
 from phyxius.process._intercept import intercept_ask, intercept_send
 from phyxius.process._lifecycle import describe_message
 from phyxius.process._status import ProcessStatus
@@ -107,6 +107,10 @@ class ProcessRef:
         mailbox under ``"reject"``, raises at the call. The message stays
         delivered when the asker gives up (times out or is cancelled); the late
         answer is ignored.
+
+        Asking a process from its own handler raises `ProcessUsageError` at
+        the call, as OTP's ``calling_self`` does: the answer could only come
+        after the handler returned, so the ask would wait out its timeout.
         """
         seconds = 0.0
         if timeout is DEFAULT_ASK_TIMEOUT:
@@ -114,6 +118,12 @@ class ProcessRef:
         elif timeout is not None:
             seconds = to_nanoseconds(timeout, name="timeout") / NANOS_PER_SECOND
         cell = self._cell
+        if cell.task is not None and asyncio.current_task() is cell.task:
+            raise ProcessUsageError(
+                f"process {cell.name!r} asked itself {describe_message(message)} "
+                "from its own handler, which would wait for ever; call the logic "
+                "directly, or use tools.self.send() to handle it after this message"
+            )
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Any] = loop.create_future()
         interceptor = cell.supervisor._interceptor

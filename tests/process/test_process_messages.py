@@ -298,6 +298,32 @@ async def test_ask_to_a_stopped_process_fails_at_once(
         await ref.ask("hello?")
 
 
+async def test_a_process_asking_itself_is_refused_at_the_call(
+    supervisor: SupervisorFixture,
+) -> None:
+    refusals: list[str] = []
+
+    class Narcissus:
+        async def handle(self, msg: str, tools: Tools) -> None:
+            if msg == "ask yourself":
+                try:
+                    await tools.self.ask("mirror")
+                except ProcessUsageError as error:
+                    refusals.append(str(error))
+            tools.reply(msg)
+
+    ref = await supervisor.spawn(ProcessSpec(handle=Narcissus().handle), name="n")
+
+    assert await ref.ask("ask yourself", timeout=None) == "ask yourself"
+    assert refusals == [
+        "process 'n' asked itself 'mirror' from its own handler, which would "
+        "wait for ever; call the logic directly, or use tools.self.send() to "
+        "handle it after this message"
+    ]
+    assert ref.status is ProcessStatus.RUNNING
+    supervisor.assert_not_restarted("n")
+
+
 async def test_send_to_a_stopped_process_is_a_dead_letter(
     supervisor: SupervisorFixture,
 ) -> None:
