@@ -70,6 +70,10 @@ SECTION: Final = "phyxius simulation"
 _REPLAY_PROPERTY: Final = "phyxius_replay"
 _RUN_FIXTURE: Final = "phyxius_run"
 
+# pytest makes one item per run and builds them all before the first test
+# starts: a mistyped count of 10**20 would fill the memory and never start.
+_MAX_RUNS: Final = 1_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class _Options:
@@ -151,6 +155,12 @@ def pytest_configure_simulation(config: pytest.Config) -> None:
     runs = _parse(
         config.getoption("phyxius_runs"), "--phyxius-runs", 1, "a number of runs"
     )
+    if runs is not None and runs > _MAX_RUNS:
+        raise pytest.UsageError(
+            f"--phyxius-runs={runs} is more runs than pytest can hold as test "
+            f"items (one item per run); pass at most {_MAX_RUNS:,}, or call "
+            "explore(scenario, runs=...) in a test for longer explorations"
+        )
     if seed is not None and runs is not None:
         raise pytest.UsageError(
             f"--phyxius-seed={seed} replays one run and --phyxius-runs={runs} "

@@ -130,7 +130,13 @@ def _renumbered(old: object, new: object) -> str | None:
     removed): its sequence changed, and nothing else but its id and time."""
     if not (isinstance(old, dict) and isinstance(new, dict)):
         return None
-    if canonical(old.get("sequence")) == canonical(new.get("sequence")):
+
+    # A sequence that is not a number (a hand-edited or damaged file) did not
+    # move: it changed, and the field by field diff says from what to what.
+    old_sequence, new_sequence = old.get("sequence"), new.get("sequence")
+    if type(old_sequence) is not int or type(new_sequence) is not int:
+        return None
+    if old_sequence == new_sequence:
         return None
     if _alignment_key(old) != _alignment_key(new):
         return None

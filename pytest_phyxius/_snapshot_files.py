@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -297,7 +298,11 @@ def parse_file(path: Path, data: bytes) -> StoredFile:
         SnapshotFileError: the bytes are not a snapshot file this version reads.
     """
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = json.loads(
+            data.decode("utf-8-sig"),
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
     except UnicodeDecodeError as error:
         raise _file_error(path, f"it is not UTF-8 ({error})") from None
     except ValueError as error:
@@ -325,6 +330,22 @@ def parse_file(path: Path, data: bytes) -> StoredFile:
         ):
             raise _file_error(path, f'snapshot {key!r} has no "entries" list')
     return StoredFile(test, snapshots, module)
+
+
+def _refuse_constant(name: str) -> float:
+    # The writer tags NaN and the infinities ({"__phyxius__": "float"}), so a
+    # bare NaN or Infinity was put there by hand; Python's json would accept
+    # it and the diff, which writes strict JSON, would then fail to print it.
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    # A number too large for a float (1e400) would read as infinity, which
+    # strict JSON cannot print back: refuse it like a bare Infinity.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of the range of a float")
+    return value
 
 
 def _file_error(path: Path, problem: str) -> SnapshotFileError:

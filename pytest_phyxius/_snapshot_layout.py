@@ -223,24 +223,40 @@ class SnapshotLayout:
         # File systems that ignore letter case (macOS, Windows) would merge
         # names that differ only in case, so such names clash everywhere.
         groups: dict[str, list[str]] = {}
+        spellings: dict[str, set[str]] = {}
         for name, nodeids in folder.names.items():
             groups.setdefault(name.casefold(), []).extend(nodeids)
-        for nodeids in groups.values():
+            spellings.setdefault(name.casefold(), set()).add(name)
+        for folded, nodeids in groups.items():
             unique = sorted(set(nodeids))
             if len(unique) < 2:
                 continue
             if not any(FIXTURE_NAME in _fixturenames(items[n]) for n in unique):
                 continue
+
+            # The plugin's own names are distinct for distinct tests, so one
+            # name for two tests came from the hooks; only names that differ
+            # in letter case alone can come from the tests' ids.
+            if len(spellings[folded]) == 1:
+                reason = (
+                    "the pytest_phyxius_snapshot_dir/filename hooks gave them "
+                    "one file); fix the hooks so that each test gets a file of "
+                    "its own"
+                )
+            else:
+                reason = (
+                    "file names that differ only in letter case are the same "
+                    "file on macOS and Windows); give the tests ids that differ "
+                    "in more than that, or fix the "
+                    "pytest_phyxius_snapshot_dir/filename hooks"
+                )
             for nodeid in unique:
                 others = ", ".join(n for n in unique if n != nodeid)
                 location = self.locations[nodeid]
                 message = (
                     f"test {nodeid} would share the snapshot file "
                     f"{location.path.name!r} in {os.fspath(folder.path)} with "
-                    f"{others} (file names that differ only in letter case are "
-                    "the same file on macOS and Windows); give the tests ids "
-                    "that differ in more than that, or fix the "
-                    "pytest_phyxius_snapshot_dir/filename hooks"
+                    f"{others} ({reason}"
                 )
                 self.locations[nodeid] = Location(
                     location.path,

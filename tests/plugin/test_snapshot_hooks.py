@@ -167,7 +167,9 @@ def test_two_tests_given_one_file_by_the_hooks_is_a_clash(
     result.stdout.fnmatch_lines(
         [
             "E   *SnapshotNameError: test test_one.py::test_same would share the "
-            "snapshot file 'test_same.json' in */shared with test_two.py::test_same *"
+            "snapshot file 'test_same.json' in */shared with test_two.py::test_same "
+            "(the pytest_phyxius_snapshot_dir/filename hooks gave them one file); "
+            "fix the hooks so that each test gets a file of its own"
         ]
     )
     assert sorted(p.name for p in (project.root / "shared").iterdir()) == [

@@ -142,6 +142,8 @@ def test_the_hooks_example_moves_and_shapes_the_files(
     stored: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     (entry,) = stored["snapshots"]["1"]["entries"]
     assert entry == json.loads(fenced("json")[2])
+    # The layout too: the README shows the entry as the file has it.
+    assert fenced("json")[2].strip("\n") in path.read_text(encoding="utf-8")
     assert not Path(project.root / "__snapshots__").exists()
 
 

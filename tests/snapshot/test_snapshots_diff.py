@@ -53,6 +53,17 @@ def test_an_inserted_entry_shows_as_added_and_the_rest_as_moved() -> None:
     ]
 
 
+def test_a_sequence_that_is_not_a_number_shows_as_changed_not_moved() -> None:
+    stored = {"entries": [{"sequence": "x", "id": "id-0", "data": "a"}]}
+    actual = {"entries": [entry(0, "a")]}
+
+    assert describe_difference(stored, actual) == [
+        "entries: 1 changed (snapshot 1, journal 1)",
+        "entry sequence 0 differs from the snapshot's entry #0:",
+        '    sequence: "x" in the snapshot, 0 now',
+    ]
+
+
 def test_a_removed_entry_shows_as_missing() -> None:
     stored = {"entries": [entry(0, "a"), entry(1, "b")]}
     actual = {"entries": [entry(0, "a")]}

@@ -169,6 +169,9 @@ def test_a_byte_order_mark_and_crlf_line_ends_are_read(tmp_path: Path) -> None:
     [
         (b"\xff\xfe", r"it is not UTF-8 \(.*\)"),
         (b"<<<<<<< HEAD\n{}", r"it is not JSON \(.*\)"),
+        (b'{"format": NaN}', r"it is not JSON \(NaN is not JSON\)"),
+        (b'{"a": -Infinity}', r"it is not JSON \(-Infinity is not JSON\)"),
+        (b'{"a": 1e400}', r"it is not JSON \(1e400 is out of the range of a float\)"),
         (b"[]", r'it has no "format": "phyxius\.journal-snapshots" field'),
         (b'{"format": "other"}', r'it has no "format": "phyxius\.journal-snapshots"'),
         (

@@ -147,12 +147,18 @@ def test_the_marker_seed_also_seeds_the_journal_ids(pytester: pytest.Pytester) -
             "or more",
         ),
         (
+            ("--phyxius-runs=99999999999999999999",),
+            "ERROR: --phyxius-runs=99999999999999999999 is more runs than pytest "
+            "can hold as test items (one item per run); pass at most 1,000,000, or "
+            "call explore(scenario, runs=...) in a test for longer explorations",
+        ),
+        (
             ("--phyxius-seed=1", "--phyxius-runs=2"),
             "ERROR: --phyxius-seed=1 replays one run and --phyxius-runs=2 explores "
             "many; pass one of them",
         ),
     ],
-    ids=["negative-seed", "word-seed", "zero-runs", "both"],
+    ids=["negative-seed", "word-seed", "zero-runs", "huge-runs", "both"],
 )
 def test_bad_options_stop_the_run_before_any_test(
     pytester: pytest.Pytester, args: tuple[str, ...], message: str
