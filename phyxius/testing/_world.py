@@ -84,17 +84,16 @@ def _derived_seed(seed: int, purpose: str) -> int:
 class World:
     """A fresh simulated world for one run; see the module docstring.
 
-    ``seed`` (default 0: first-in, first-out order) drives the scheduler
-    unless ``schedule`` (a `Schedule`) scripts it. The faults come from
-    ``plan`` (a `FaultPlan`) or are drawn from ``faults`` (a `FaultSpace`)
-    with the seed (seed 0 draws none); `inject` can set them later. ``invariants`` are checked
-    after every step (add more with `invariant`). ``start`` is the wall time
-    of the world's new `ControlledClock`. A test harness that already has a
-    clock and a scheduler (the pytest plugin) passes ``clock`` and
-    ``scheduler`` instead. ``shutdown_deadline`` is how many virtual seconds
-    the supervisors get to stop at the end of `run`. ``record=False`` does not
-    record the scheduler's picks (`Outcome.schedule` is then empty), nor,
-    for a run that passed, the journals (`Outcome.journals` is then empty):
+    ``seed`` (default 0: first-in, first-out order) drives the scheduler unless
+    ``schedule`` (a `Schedule`) scripts it. The faults come from ``plan`` (a
+    `FaultPlan`) or are drawn from ``faults`` (a `FaultSpace`) with the seed (seed 0
+    draws none); `inject` can set them later. ``invariants`` are checked after every
+    step (add more with `invariant`). ``start`` is the wall time of the world's new
+    `ControlledClock`. A test harness that already has a clock and a scheduler (the
+    pytest plugin) passes ``clock`` and ``scheduler`` instead. ``shutdown_deadline`` is
+    how many virtual seconds the supervisors get to stop at the end of `run`.
+    ``record=False`` does not record the scheduler's picks (`Outcome.schedule` is then
+    empty), nor, for a run that passed, the journals (`Outcome.journals` is then empty):
     `explore` runs so, since the seed alone replays a run.
     """
 
