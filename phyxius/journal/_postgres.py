@@ -3,11 +3,14 @@
 The store keeps the rules of `Store` with several writers on several
 machines. How (the details are in `phyxius.journal._postgres_schema`):
 
-* **One statement per append.** A server-side function locks the journal's
-  head row, checks ``expected_sequence``, the codec and the retention cap,
-  inserts the entries at the next sequences, applies retention, moves the
-  head and notifies - atomically, in one round trip, holding the lock only
-  for that.
+* **One statement per append.** The journal's head row holds its next
+  sequence. An append moves it (which locks the row until the commit) only
+  if the codec, ``expected_sequence`` and the retention cap allow, and
+  inserts the entries at the numbers it had - one plain statement, its own
+  transaction, one round trip. When it moves nothing (a new journal, a rule
+  that does not hold, entries for ``drop_oldest`` to drop), a server-side
+  function does the same with each check spelled out, creating the journal
+  or saying which rule failed.
 * **Gapless, never reused, in commit order.** Sequences come from the head
   row under its lock, not from a SEQUENCE object, so a rejected or
   rolled-back append uses up no number. The lock is held until commit, so
@@ -21,9 +24,11 @@ machines. How (the details are in `phyxius.journal._postgres_schema`):
   append is not retried behind the caller's back (the append may have
   committed): the `StoreError` names the ids, and appending again with the
   same id stores the entry once - the store finds it by id and returns it.
-* **Live followers.** Each append sends ``NOTIFY`` on the store's channel
-  when it commits; `Journal.follow` on any machine is woken through a
-  LISTEN connection (one per store and process) instead of polling.
+* **Live followers.** Once an append has committed, the store notifies its
+  channel (on the append's connection, without waiting for the answer);
+  `Journal.follow` on any machine is woken through a LISTEN connection (one
+  per store and process) instead of polling, and after that connection
+  drops and returns, every follower reads what it may have missed.
 * **Durability** is the server's: with PostgreSQL's default
   ``synchronous_commit = on``, an acknowledged append is in the write-ahead
   log on disk and survives the writer, the server or the machine crashing.
@@ -56,6 +61,7 @@ from phyxius.journal._errors import JournalClosedError, JournalError, StoreError
 from phyxius.journal._postgres_pool import describe_error
 from phyxius.journal._postgres_schema import (
     STATUS_CODEC,
+    STATUS_COLLISION,
     STATUS_CONFLICT,
     STATUS_OK,
     STATUS_OVERFLOW,
@@ -269,7 +275,7 @@ class PostgresStore:
         expected_sequence: int | None = None,
         retention: Retention | None = None,
     ) -> Appended:
-        """Store ``drafts`` at the next sequences, in one statement.
+        """Store ``drafts`` at the next sequences, in one transaction.
 
         See `Store.append` for the rules.
 
@@ -286,49 +292,63 @@ class PostgresStore:
 
         encode = codec.encode
         ids = [draft[0] for draft in drafts]
-        head = (
-            journal,
-            codec.name,
-            expected_sequence,
-            None if retention is None else retention.max_entries,
-            retention is not None and retention.overflow == "drop_oldest",
-        )
-        params: tuple[Any, ...]
+        values: dict[str, Any] = {
+            "name": journal,
+            "codec": codec.name,
+            "expected": expected_sequence,
+            "max": None if retention is None else retention.max_entries,
+        }
         if len(drafts) == 1:
             entry_id, at, data, metadata = drafts[0]
-            statement = self._sql.append_one
-            params = (
-                *head,
-                entry_id,
-                at.wall_ns,
-                at.mono_ns,
-                encode(data),
-                encode(dict(metadata)) if metadata else None,
-            )
+            values["ids"] = entry_id
+            values["wall"] = at.wall_ns
+            values["mono"] = at.mono_ns
+            values["data"] = encode(data)
+            values["meta"] = encode(dict(metadata)) if metadata else None
+            plain, function = self._sql.append_plain_one, self._sql.append_one
         else:
-            statement = self._sql.append
-            params = (
-                *head,
-                ids,
-                [draft[1].wall_ns for draft in drafts],
-                [draft[1].mono_ns for draft in drafts],
-                [encode(draft[2]) for draft in drafts],
-                [encode(dict(draft[3])) if draft[3] else None for draft in drafts],
-            )
+            values["ids"] = ids
+            values["wall"] = [draft[1].wall_ns for draft in drafts]
+            values["mono"] = [draft[1].mono_ns for draft in drafts]
+            values["data"] = [encode(draft[2]) for draft in drafts]
+            values["meta"] = [
+                encode(dict(draft[3])) if draft[3] else None for draft in drafts
+            ]
+            plain, function = self._sql.append_plain, self._sql.append
+        drop = retention is not None and retention.overflow == "drop_oldest"
+        # With drop_oldest a full journal drops entries on every append, which
+        # only the function does: going there at once saves a round trip.
+        try_plain = not drop
         id_constraint = self._names.id_constraint
 
         def write(connection: psycopg.Connection[Any]) -> tuple[Any, ...] | None:
+            row: tuple[Any, ...] | None = None
             try:
-                row: tuple[Any, ...] | None = connection.execute(
-                    statement, params
-                ).fetchone()
+                if try_plain:
+                    row = connection.execute(plain, values).fetchone()
+                if row is None:
+                    # A new journal, or a rule that does not hold: the
+                    # function creates the journal or says which rule.
+                    arguments = (
+                        journal,
+                        codec.name,
+                        expected_sequence,
+                        values["max"],
+                        drop,
+                        values["ids"],
+                        values["wall"],
+                        values["mono"],
+                        values["data"],
+                        values["meta"],
+                    )
+                    row = connection.execute(function, arguments).fetchone()
             except errors.UniqueViolation as error:
                 if error.diag.constraint_name == id_constraint:
                     raise _Collision() from None
                 raise
             assert row is not None
             if row[0] == STATUS_OK:
-                self._notify(journal, row[1])
+                self._notify(connection, journal, row[1])
             return row
 
         def lost(reason: str) -> str:
@@ -360,6 +380,12 @@ class PostgresStore:
                     )
                 if status == STATUS_CODEC:
                     check_codec(journal, recorded, codec)
+                if status != STATUS_COLLISION:
+                    raise InternalError(
+                        f"journal {journal!r}: the append function returned the "
+                        f"unknown status {status!r}; please report this"
+                    )
+            # Some of the ids are stored already: a retry, or a reused id.
             retried = self._resolve(journal, drafts, codec)
             if retried is not None:
                 return retried
@@ -415,7 +441,7 @@ class PostgresStore:
                     )
                     connection.execute(statements.load_entries, (journal_id, *columns))
             if entries:
-                self._notify(journal, journal_id)
+                self._notify(connection, journal, journal_id)
 
         def lost(reason: str) -> str:
             return (
@@ -427,27 +453,33 @@ class PostgresStore:
 
         self._pool.run(write, lost=lost)
 
-    def _notify(self, journal: str, journal_id: int) -> None:
+    def _notify(
+        self, connection: psycopg.Connection[Any], journal: str, journal_id: int
+    ) -> None:
         """Wake the followers of other processes; the entries are committed.
 
-        The notification is sent on the store's side connection without
-        waiting for its answer: it is on its way when the append returns, and
-        costs the appender no round trip.
+        The notification follows the append on its connection without
+        waiting for the answer: it is on its way when the append returns and
+        costs the appender no round trip (see `ConnectionPool.send_after`).
         """
         import psycopg
 
+        statement = (self._sql.notify_bytes, (str(journal_id).encode(),))
         try:
-            self._pool.send_aside(self._sql.notify_bytes, [str(journal_id).encode()])
-        except (psycopg.Error, StoreError) as error:
-            # The append stands; only the wake-up is lost. The connection is
-            # replaced if it broke.
-            _logger.warning(
-                "journal %r: the entries committed, but waking the followers of "
-                "other processes failed (%s); they see them with the next "
-                "notification of the journal",
-                journal,
-                describe_error(error),
-            )
+            self._pool.send_after(connection, *statement)
+        except psycopg.Error:
+            # That connection broke after the commit: the side one carries it.
+            try:
+                self._pool.send_aside(*statement)
+            except (psycopg.Error, StoreError) as error:
+                # The append stands; only the wake-up is lost.
+                _logger.warning(
+                    "journal %r: the entries committed, but waking the followers "
+                    "of other processes failed (%s); they see them with the next "
+                    "notification of the journal",
+                    journal,
+                    describe_error(error),
+                )
 
     # -- reading --------------------------------------------------------------------
 

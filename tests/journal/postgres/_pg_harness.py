@@ -1,9 +1,10 @@
-"""The helpers behind the ``pg`` fixture: a test's schema, stores and workers."""
+"""The helpers behind the ``pg`` fixture: the server, a test's schema, workers."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,10 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from types import ModuleType
+from typing import Any, Final, NoReturn
+
+import pytest
 
 from phyxius.journal import Entry, Journal, PostgresStore
 from pytest_phyxius._journal_fixtures import JournalFactory
@@ -20,6 +24,53 @@ from pytest_phyxius._journal_fixtures import JournalFactory
 WORKER: Final = Path(__file__).with_name("_pg_worker.py")
 PATIENCE: Final = 120.0
 """Seconds a test waits for something that must happen before it calls it a hang."""
+
+DSN_VARIABLE: Final = "PHYXIUS_POSTGRES_DSN"
+REQUIRE_VARIABLE: Final = "PHYXIUS_REQUIRE_POSTGRES"
+DEFAULT_DSN: Final = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test (or module) for ``reason``; fail instead where required.
+
+    ``PHYXIUS_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) turns the skip into a
+    failure, so CI never passes without having run the PostgreSQL tests.
+    """
+    if os.environ.get(REQUIRE_VARIABLE) == "1":
+        pytest.fail(
+            f"{reason}; {REQUIRE_VARIABLE}=1 requires the PostgreSQL tests to run",
+            pytrace=False,
+        )
+    pytest.skip(
+        f"{reason}; start one or set {DSN_VARIABLE} to run the PostgreSQL tests",
+        allow_module_level=True,
+    )
+
+
+def import_psycopg() -> ModuleType:
+    """psycopg, or a skip (a failure where required) saying how to install it."""
+    try:
+        import psycopg
+    except ImportError:
+        unavailable("psycopg is not installed (pip install 'phyxius[postgres]')")
+    return psycopg
+
+
+def find_server() -> str:
+    """The dsn of a server that answers, from `DSN_VARIABLE` or the default.
+
+    Skips (fails where required) when none answers, naming the dsn and why.
+    """
+    dsn = os.environ.get(DSN_VARIABLE, DEFAULT_DSN)
+    psycopg = import_psycopg()
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        lines = str(error).strip().splitlines()
+        first = lines[0] if lines else type(error).__name__
+        unavailable(f"no PostgreSQL server reachable at {dsn!r} ({first})")
+    return dsn
 
 
 class Follower:
@@ -238,7 +289,28 @@ class Postgres:
         ).fetchall()
         return len(rows)
 
+    def terminate_sleeping(self) -> int:
+        """End this test's backends sleeping in ``pg_sleep`` (a slow trigger)."""
+        rows = self.admin.execute(
+            "SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid() "
+            "AND wait_event = 'PgSleep'",
+            (self.schema,),
+        ).fetchall()
+        return len(rows)
+
+    def busy(self) -> int:
+        """How many of this test's backends run a statement now."""
+        return int(
+            self.value(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                "AND state = 'active' AND pid <> pg_backend_pid()",
+                (self.schema,),
+            )
+        )
+
     def close(self) -> None:
+        """End the workers, close the stores, drop the schema and what is in it."""
         for worker in self._workers:
             worker.kill()
         for store in self._stores:

@@ -6,9 +6,20 @@ ways and can, on request:
 * ``refuse = True``: close every new connection at once, as if the server
   were unreachable (a store cannot reconnect while it is set);
 * ``cut()``: drop every open connection, as a network failure would;
-* ``swallow_next_response()``: let the next request through, discard the
-  server's answer to it and drop that connection - the statement ran (and
-  may have committed) but the client never hears back.
+* ``swallow_next_response(containing=marker)``: let the next request whose
+  bytes contain ``marker`` through, discard the server's answer to it and
+  drop that connection - the statement ran (and may have committed) but the
+  client never hears back;
+* ``drop_request(containing=marker, starting=kind, after=n)``: let ``n``
+  requests whose bytes contain ``marker`` (and start with ``kind``, such as
+  ``b"B"`` for running a prepared statement) through, then drop the next
+  one, unsent, and its connection - the statement never reaches the server.
+
+Requests are picked by content, not by connection, because a store chooses
+among its connections itself. A marker is something only that request
+carries: an entry's id (sent as text), or the name of a statement's table
+or function while the statement is sent with its text (psycopg prepares a
+statement on a connection after its fifth run, and then sends its name).
 """
 
 from __future__ import annotations
@@ -28,10 +39,16 @@ class Proxy:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.refuse = False
-        self._armed = False
-        self._swallowing: set[socket.socket] = set()
         self.swallowed = threading.Event()
+        self.dropped = threading.Event()
         self._lock = threading.Lock()
+        # Invariant: at most one fault is armed at a time; `_swallowing` holds
+        # the client sockets whose next answer is to be discarded.
+        self._swallow_marker: bytes | None = None
+        self._drop_marker: bytes | None = None
+        self._drop_start = b""
+        self._drop_after = 0
+        self._swallowing: set[socket.socket] = set()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._closed = False
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -46,10 +63,21 @@ class Proxy:
 
         return make_conninfo(dsn, host="127.0.0.1", port=str(self.port))
 
-    def swallow_next_response(self) -> None:
-        """Discard the answer to the next request, on whichever connection."""
-        self.swallowed.clear()
-        self._armed = True
+    def swallow_next_response(self, containing: bytes) -> None:
+        """Discard the answer to the next request containing ``containing``."""
+        with self._lock:
+            self.swallowed.clear()
+            self._swallow_marker = containing
+
+    def drop_request(
+        self, containing: bytes, starting: bytes = b"", after: int = 0
+    ) -> None:
+        """Drop a request containing ``containing``: the one after ``after``."""
+        with self._lock:
+            self.dropped.clear()
+            self._drop_marker = containing
+            self._drop_start = starting
+            self._drop_after = after
 
     def cut(self) -> None:
         """Drop every open connection."""
@@ -105,13 +133,7 @@ class Proxy:
                         data = source.recv(_CHUNK)
                         if not data:
                             return
-                        with self._lock:
-                            if source is client and self._armed:
-                                self._armed = False
-                                self._swallowing.add(client)
-                            swallow = source is server and client in self._swallowing
-                        if swallow:
-                            self.swallowed.set()
+                        if not self._forward(source is client, client, data):
                             return
                         key.data.sendall(data)
         except (OSError, ValueError):
@@ -122,6 +144,32 @@ class Proxy:
             with self._lock:
                 if (client, server) in self._pairs:
                     self._pairs.remove((client, server))
+
+    def _forward(self, from_client: bool, client: socket.socket, data: bytes) -> bool:
+        """Whether to pass ``data`` on; False ends the connection instead."""
+        with self._lock:
+            if from_client:
+                drop = self._drop_marker
+                if (
+                    drop is not None
+                    and drop in data
+                    and data.startswith(self._drop_start)
+                ):
+                    if self._drop_after:
+                        self._drop_after -= 1
+                        return True
+                    self._drop_marker = None
+                    self.dropped.set()
+                    return False
+                swallow = self._swallow_marker
+                if swallow is not None and swallow in data:
+                    self._swallow_marker = None
+                    self._swallowing.add(client)
+                return True
+            if client in self._swallowing:
+                self.swallowed.set()
+                return False
+            return True
 
 
 def _close(sock: socket.socket) -> None:

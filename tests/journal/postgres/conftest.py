@@ -12,49 +12,21 @@ as ``application_name``, so leftovers are found and ended first.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any
 
 import pytest
 
 from phyxius.journal import Journal
 from pytest_phyxius._journal_fixtures import JournalFactory
-from tests.journal.postgres._pg_harness import Postgres
-
-DSN_VARIABLE: Final = "PHYXIUS_POSTGRES_DSN"
-REQUIRE_VARIABLE: Final = "PHYXIUS_REQUIRE_POSTGRES"
-DEFAULT_DSN: Final = "host=127.0.0.1 port=5432 dbname=test user=postgres"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get(REQUIRE_VARIABLE) == "1":
-        pytest.fail(
-            f"{reason}; {REQUIRE_VARIABLE}=1 requires the PostgreSQL tests to run",
-            pytrace=False,
-        )
-    pytest.skip(
-        f"{reason}; start one or set {DSN_VARIABLE} to run the PostgreSQL tests"
-    )
+from tests.journal.postgres._pg_harness import Postgres, find_server
 
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> str:
     """The server's dsn; skips (or fails in CI) when there is no server."""
-    dsn = os.environ.get(DSN_VARIABLE, DEFAULT_DSN)
-    try:
-        import psycopg
-    except ImportError:
-        _unavailable("psycopg is not installed (pip install 'phyxius[postgres]')")
-        raise  # unreachable: _unavailable raises
-    try:
-        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else error
-        _unavailable(f"no PostgreSQL server reachable at {dsn!r} ({first})")
-    return dsn
+    return find_server()
 
 
 @pytest.fixture

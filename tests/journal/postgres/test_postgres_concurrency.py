@@ -179,3 +179,41 @@ def test_a_failure_that_persists_gives_up_after_max_attempts(pg: Postgres) -> No
     assert pg.value("SELECT last_value FROM attempts") == 3
     assert journal.next_sequence == 1
     assert journal.append("after").sequence == 1
+
+
+def test_retries_back_off_exponentially_with_jitter(
+    pg: Postgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phyxius.journal import _postgres_pool
+
+    slept: list[float] = []
+
+    class RecordingTime:
+        """The pool's view of `time`: sleeps are recorded, not slept."""
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+    journal = pg.journal()
+    journal.append("first")
+    pg.admin.execute("CREATE SEQUENCE attempts")
+    pg.trigger(
+        "flaky",
+        """
+        IF NEW.id LIKE 'flaky%' AND nextval('{schema}.attempts') <= 9 THEN
+            RAISE EXCEPTION 'injected' USING ERRCODE = '40001';
+        END IF;
+        """,
+    )
+    monkeypatch.setattr(_postgres_pool, "time", RecordingTime)
+
+    assert journal.append("second", id="flaky-1").sequence == 1
+
+    # Each wait is drawn from [ceiling / 2, ceiling]; the ceiling doubles
+    # from 2 ms after every failure, up to 200 ms.
+    ceilings = [min(0.2, 0.002 * 2**attempt) for attempt in range(9)]
+    assert len(slept) == 9
+    for wait, ceiling in zip(slept, ceilings, strict=True):
+        assert ceiling / 2 <= wait <= ceiling
+    assert len(set(slept)) == len(slept)  # jittered, not a fixed schedule

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from phyxius.journal import Journal, PostgresStore, create_journal
+from phyxius.journal._postgres_pool import prepared_name
 from tests.journal.postgres._pg_harness import PATIENCE, Follower, Postgres
 from tests.journal.postgres._pg_proxy import Proxy
 
@@ -73,12 +74,19 @@ def test_an_append_stands_when_waking_followers_fails(
     journal.append("first")
     pg.admin.execute("DROP FUNCTION phyxius_notify(bigint)")
 
-    second = journal.append("second")
-    third = journal.append("third")  # reads what happened to the last wake-up
+    # Each append reads the answers to earlier wake-ups that have arrived
+    # by then, and reports the failed ones.
+    appended = [journal.append("second")]
+    pg.wait_until(
+        lambda: (
+            "a statement sent without waiting failed" in caplog.text
+            or appended.append(journal.append("more"))
+        ),
+        "the failed wake-up to be reported",
+    )
 
-    assert (second.sequence, third.sequence) == (1, 2)
-    assert [entry.data for entry in journal.get_all()] == ["first", "second", "third"]
-    assert "a statement sent without waiting failed" in caplog.text
+    assert [entry.sequence for entry in appended] == list(range(1, len(appended) + 1))
+    assert journal.get_all()[1:] == appended
     assert "phyxius_notify" in caplog.text
 
 
@@ -263,3 +271,91 @@ def test_watch_calls_back_for_its_journal_until_unwatched(pg: Postgres) -> None:
 
     assert count >= 1
     assert len(calls) == count
+
+
+def test_followers_are_woken_after_the_writers_notifying_session_was_ended(
+    pg: Postgres,
+) -> None:
+    writer = pg.journal(store=pg.store())
+    follower = Follower(follower_journal(pg.store()), count=4)
+    writer.append(0)
+    follower.wait_for(1)
+
+    # The session that sends the writer's notifications ends while idle, as
+    # when an administrator or a restart ends it; the next append must still
+    # wake the follower, with no poll to fall back on.
+    for n in range(1, 4):
+        pg.wait_until(
+            lambda: pg.terminate("%phyxius_notify%") == 1,
+            "the writer's notifying session to be there, and ended",
+        )
+        writer.append(n)
+        follower.wait_for(n + 1)
+
+    assert in_order(follower.join(), 4) == list(range(4))
+
+
+def test_a_notification_that_never_reached_the_server_is_sent_again(
+    pg: Postgres,
+) -> None:
+    proxy = Proxy(("127.0.0.1", 5432))
+    try:
+        store = pg.store(dsn=proxy.dsn(pg.dsn))
+        writer = pg.journal(store=store)
+        follower = Follower(follower_journal(pg.store()), count=2)
+
+        # The second append gets through; the notification after it (a run
+        # of the prepared statement: a Bind message naming it) is lost on the
+        # way, with the connection. The first append's notification passes.
+        notify = prepared_name(store._sql.notify_bytes)
+        proxy.drop_request(containing=notify, starting=b"B", after=1)
+        writer.append(0)
+        follower.wait_for(1)
+        writer.append(1)
+        assert proxy.dropped.wait(PATIENCE)
+
+        # The writer's next use of its connection finds it dead while still
+        # owing the notification's answer, so it sends it again elsewhere.
+        assert [entry.data for entry in writer.get_all()] == [0, 1]
+        entries = follower.join()
+    finally:
+        proxy.close()
+
+    assert in_order(entries, 2) == [0, 1]
+
+
+def test_a_notification_whose_prepared_statement_was_dropped_is_sent_again(
+    pg: Postgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = pg.store()
+    writer = pg.journal(store=store)
+    follower = Follower(follower_journal(pg.store()), count=3)
+    writer.append(0)
+    follower.wait_for(1)
+
+    # As a pooler's DISCARD ALL would: the writer's connection forgets the
+    # statement its notifications run as. (Once the first notification is
+    # answered, so that the pool hands out that very connection.)
+    pool = store._pool
+
+    def answered() -> bool:
+        pool._collect_answers()
+        return not pool._owed
+
+    pg.wait_until(answered, "the first notification to be answered")
+    connection = pool._acquire()
+    name = prepared_name(store._sql.notify_bytes).decode()
+    connection.execute(f'DEALLOCATE "{name}"')
+    pool._release(connection)
+
+    writer.append(1)  # its notification fails on the server: not run
+    # The writer's next use of the store, once that failure has come back,
+    # sends the notification again.
+    pg.wait_until(
+        lambda: writer.get_all() and len(follower.entries) >= 2,
+        "the follower to be woken for the second entry",
+    )
+    writer.append(2)  # prepared anew
+
+    assert in_order(follower.join(), 3) == [0, 1, 2]
+    assert "a statement sent without waiting failed" not in caplog.text

@@ -7,11 +7,11 @@ import sys
 import textwrap
 from typing import Any
 
-import psycopg
 import pytest
 
 from phyxius import InvalidArgumentError, InvalidDurationError
 from phyxius.journal import (
+    ConcurrencyError,
     JournalClosedError,
     PostgresStore,
     Store,
@@ -20,9 +20,11 @@ from phyxius.journal import (
     create_journal,
 )
 from phyxius.journal._postgres_schema import SCHEMA_VERSION
-from tests.journal.postgres._pg_harness import Postgres
+from tests.journal.postgres._pg_harness import Postgres, import_psycopg
 
 pytestmark = pytest.mark.postgres
+
+psycopg = import_psycopg()
 
 
 def tables(pg: Postgres) -> list[str]:
@@ -355,6 +357,36 @@ def test_a_user_without_rights_gets_a_clear_error(pg: Postgres) -> None:
         pg.admin.execute(f'DROP ROLE "{role}"')
 
 
+def test_a_user_with_only_the_documented_rights_can_use_the_store(
+    pg: Postgres,
+) -> None:
+    pg.store()  # the owner creates the tables
+    role = f"{pg.schema}_writer"
+    pg.admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        pg.admin.execute(f'GRANT USAGE ON SCHEMA "{pg.schema}" TO "{role}"')
+        pg.admin.execute(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+            f'"{pg.schema}" TO "{role}"'
+        )
+        store = pg.store(dsn=psycopg.conninfo.make_conninfo(pg.dsn, user=role))
+        journal = pg.journal(
+            "orders", store=store, max_entries=2, overflow="drop_oldest"
+        )
+
+        journal.extend(["a", "b", "c"])
+        journal.append("d", expected_sequence=3)
+        with pytest.raises(ConcurrencyError):
+            journal.append("late", expected_sequence=3)
+
+        assert [entry.data for entry in journal] == ["c", "d"]
+        store.close()
+    finally:
+        pg.terminate("%")
+        pg.admin.execute(f'DROP OWNED BY "{role}"')
+        pg.admin.execute(f'DROP ROLE "{role}"')
+
+
 # -- the driver is imported lazily --------------------------------------------------
 
 
@@ -440,11 +472,40 @@ def test_the_store_closes_as_a_context_manager_and_says_where_it_is(
 
     assert store.closed
     assert repr(store).endswith("closed>")
-    assert (
-        pg.value(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
-            "AND pid <> pg_backend_pid()",
-            (pg.schema,),
-        )
-        == 0
+    # Every session ends (a backend leaves pg_stat_activity a moment after
+    # its client closed the connection).
+    pg.wait_until(
+        lambda: (
+            not pg.value(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                "AND pid <> pg_backend_pid()",
+                (pg.schema,),
+            )
+        ),
+        "the store's sessions to end",
     )
+
+
+def test_appends_from_one_thread_reuse_at_most_two_connections(
+    pg: Postgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phyxius.journal._postgres_pool import ConnectionPool
+
+    opened: list[dict[str, Any]] = []
+    connect = ConnectionPool.connect
+
+    def counting(self: ConnectionPool, **extra: Any) -> Any:
+        opened.append(extra)
+        return connect(self, **extra)
+
+    monkeypatch.setattr(ConnectionPool, "connect", counting)
+    journal = pg.journal()
+
+    for n in range(50):
+        journal.append(n)
+        journal.extend([n, n])
+
+    # Each append's notification follows it on its connection; while its
+    # answer is on the way, the next append may take a second connection.
+    assert 1 <= len(opened) <= 2
+    assert journal.next_sequence == 150
