@@ -774,6 +774,12 @@ async def test_children_spawned_by_a_process_stop_when_it_restarts(
             r"^shutdown=-2 is negative; durations must be zero or more seconds$",
             id="shutdown",
         ),
+        pytest.param(
+            {"interceptor": "spy"},
+            r"^interceptor='spy' \(type=str\) has no on_send\(\) and on_handle\(\); "
+            r"pass an Interceptor or None$",
+            id="interceptor",
+        ),
     ],
 )
 def test_bad_supervisor_options_raise_clear_errors(
