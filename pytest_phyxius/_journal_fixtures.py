@@ -3,7 +3,10 @@
 Journals made here run on the test's ``controlled_clock`` and take their ids
 from `SortableIds` seeded by the test's seed (the ``phyxius(seed=...)``
 marker, or a number derived from the test's node id), so ids and timestamps
-are the same on every run and on every pytest-xdist worker.
+are the same on every run and on every pytest-xdist worker. The runs of
+``--phyxius-runs`` and a ``--phyxius-seed`` replay keep the ids of the test
+run as it is: their seed changes the schedule, not the ids, so their journals
+compare with the test's journal snapshots.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from phyxius.journal import (
     Store,
 )
 from pytest_phyxius._settings import Settings
+from pytest_phyxius._simulation import base_nodeid, own_settings
 
 __all__ = ["JournalFactory", "journal", "journal_factory", "seed_for"]
 
@@ -151,9 +155,10 @@ def journal_factory(
     ``journal_factory("orders")`` and ``journal_factory("audit",
     store="sqlite")``: on ``controlled_clock``, with ids seeded by the test.
     """
+    node = request.node
     factory = JournalFactory(
         controlled_clock,
-        seed_for(phyxius_settings, request.node.nodeid),
+        seed_for(own_settings(phyxius_settings, node), base_nodeid(node)),
         tmp_path,
     )
     yield factory

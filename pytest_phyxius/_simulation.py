@@ -11,14 +11,25 @@ the ``simulation`` fixture. For those:
   worker. A test whose ``phyxius`` marker pins a ``seed`` keeps it and runs
   once.
 * ``--phyxius-seed=N`` runs each such test once with seed N: the replay of
-  one run. It wins over the marker's ``seed``.
+  one run. It wins over the marker's ``seed``. Other tests (plain ``def``
+  tests, async tests off the virtual-time loop) keep their own seed: the
+  option replays schedules, and they have none.
 * Otherwise the marker's ``seed=`` applies, and with no seed anywhere the
   loop keeps plain first-in, first-out order (no scheduler at all).
 
 The seed of a run drives the loop's `SeededScheduler`, the fault plan the
 ``simulation`` fixture draws from a `FaultSpace`, and, through
-``phyxius_settings.seed``, the ids of the ``journal`` fixtures and the jitter
-of the ``supervisor`` fixture, so ``--phyxius-seed`` replays a run exactly.
+``phyxius_settings.seed``, the jitter of the ``supervisor`` fixture, so
+``--phyxius-seed`` replays a run exactly. The ids of the ``journal`` fixtures
+stay the test's own (see `own_settings`): every run of a test, and its
+replay, hands out the same ids, so each compares with the test's journal
+snapshots.
+
+Under ``--phyxius-runs`` or ``--phyxius-seed`` a test runs under a schedule
+other than its own: `explored_run` says so, and ``journal_snapshot`` then
+compares with the snapshots of the test itself (`base_nodeid`) and never
+writes, updates or removes them. ``--phyxius-update`` is therefore refused
+with either option: it would record a journal of an arbitrary seed.
 
 A failing run's report gets a ``phyxius simulation`` section with the seed,
 the faults and the one command that replays it; the terminal summary lists
@@ -50,7 +61,13 @@ from pytest_phyxius._settings import Settings, settings_for
 
 __all__ = [
     "SimulationRun",
+    "base_nodeid",
+    "explored_run",
+    "is_explored",
+    "is_simulated",
+    "own_settings",
     "phyxius_run",
+    "plain_run_command",
     "pytest_addoption_simulation",
     "pytest_configure_simulation",
     "pytest_generate_tests_simulation",
@@ -166,6 +183,18 @@ def pytest_configure_simulation(config: pytest.Config) -> None:
             f"--phyxius-seed={seed} replays one run and --phyxius-runs={runs} "
             "explores many; pass one of them"
         )
+    if config.getoption("phyxius_update", False) and (
+        seed is not None or runs is not None
+    ):
+        given = (
+            f"--phyxius-seed={seed}" if seed is not None else f"--phyxius-runs={runs}"
+        )
+        raise pytest.UsageError(
+            f"--phyxius-update with {given}: journal snapshots record a test's "
+            "own schedule, and these runs follow other seeds, so they only "
+            "compare; run pytest --phyxius-update without "
+            f"{given.partition('=')[0]} to record or update snapshots"
+        )
     config.stash[_options_key] = _Options(seed, runs)
 
 
@@ -195,6 +224,14 @@ def _is_async_test(function: object) -> bool:
         return True
     inner = getattr(getattr(function, "hypothesis", None), "inner_test", None)
     return inspect.iscoroutinefunction(inner)
+
+
+def is_simulated(item: pytest.Item) -> bool:
+    """Whether the simulation options concern ``item`` (see the module docstring)."""
+    names = getattr(item, "fixturenames", ())
+    return "simulation" in names or (
+        "controlled_clock" in names and _is_async_test(getattr(item, "obj", None))
+    )
 
 
 def _pins_seed(definition: pytest.Item) -> bool:
@@ -240,17 +277,53 @@ def _key(nodeid: str, run: int) -> str:
     return key
 
 
+def _run_number(item: pytest.Item) -> int | None:
+    callspec = getattr(item, "callspec", None)
+    run: int | None = None if callspec is None else callspec.params.get(_RUN_FIXTURE)
+    return run
+
+
+def base_nodeid(item: pytest.Item) -> str:
+    """The node id of the test ``item`` runs: without its ``phyxius-run-k`` part.
+
+    An item of ``--phyxius-runs`` is the same test under another schedule,
+    so its journal snapshots are the test's own, named by this id.
+    """
+    run = _run_number(item)
+    return item.nodeid if run is None else _key(item.nodeid, run)
+
+
+def is_explored(item: pytest.Item) -> bool:
+    """Whether ``item`` runs under ``--phyxius-runs`` or ``--phyxius-seed``.
+
+    The same answer as ``explored_run(item) is not None``, without reading
+    the test's settings: safe while collecting.
+    """
+    if _run_number(item) is not None:
+        return True
+    return _options(item.config).seed is not None and is_simulated(item)
+
+
+def explored_run(item: pytest.Item) -> SimulationRun | None:
+    """The run of ``item`` when it follows a seed other than the test's own.
+
+    That is a run of ``--phyxius-runs`` or ``--phyxius-seed``; None for a test
+    run as it is (its marker's seed, or first-in, first-out order).
+    """
+    info = simulation_run(item)
+    return info if info.source in ("option", "runs") else None
+
+
 def simulation_run(item: pytest.Item) -> SimulationRun:
     """The `SimulationRun` of a test item: its seed and where it came from."""
     cached = item.stash.get(_run_key, None)
     if cached is not None:
         return cached
     options = _options(item.config)
-    callspec = getattr(item, "callspec", None)
-    run: int | None = None if callspec is None else callspec.params.get(_RUN_FIXTURE)
-    key = item.nodeid if run is None else _key(item.nodeid, run)
+    run = _run_number(item)
+    key = base_nodeid(item)
     info: SimulationRun
-    if options.seed is not None:
+    if options.seed is not None and is_simulated(item):
         info = SimulationRun(options.seed, "option", key, None, None)
     elif run is not None:
         info = SimulationRun(derive_seed(key, run), "runs", key, run, options.runs)
@@ -291,6 +364,18 @@ def settings_with_run_seed(settings: Settings, item: pytest.Item) -> Settings:
     if info.source in ("option", "runs") and info.seed != settings.seed:
         return dataclasses.replace(settings, seed=info.seed)
     return settings
+
+
+def own_settings(settings: Settings, item: pytest.Item) -> Settings:
+    """``settings`` with the test's own seed in place of an explored run's.
+
+    The ``journal`` fixtures seed their ids from it, so that the runs of
+    ``--phyxius-runs`` and a ``--phyxius-seed`` replay hand out the ids of
+    the test run as it is, and compare with its journal snapshots.
+    """
+    if not is_explored(item):
+        return settings
+    return dataclasses.replace(settings, seed=settings_for(item).seed)
 
 
 # -- the fixture ----------------------------------------------------------------------
@@ -352,15 +437,23 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def replay_command(item: pytest.Item) -> str:
-    """The command line that replays this item's run, from the invocation directory."""
-    info = simulation_run(item)
-    path, _, rest = info.key.partition("::")
+def plain_run_command(item: pytest.Item) -> str:
+    """The command line that runs the test of ``item`` as it is, with no seed option.
+
+    From the invocation directory, naming the test without its run part.
+    """
+    path, _, rest = base_nodeid(item).partition("::")
     invocation = item.config.invocation_params.dir
     target = os.path.relpath(item.config.rootpath / path, invocation)
     if rest:
         target += "::" + rest
-    command = f"pytest {_quote(target)}"
+    return f"pytest {_quote(target)}"
+
+
+def replay_command(item: pytest.Item) -> str:
+    """The command line that replays this item's run, from the invocation directory."""
+    info = simulation_run(item)
+    command = plain_run_command(item)
     if info.source in ("option", "runs"):
         command += f" --phyxius-seed={info.seed}"
     return command

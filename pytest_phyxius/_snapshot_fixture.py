@@ -4,6 +4,11 @@ Each comparison is one *snapshot* of the test, named by the test (``name=``)
 or numbered in the order of the unnamed comparisons (``"1"``, ``"2"``, ...).
 All the snapshots of one test live in one file; see `pytest_phyxius.snapshot`
 for the workflow.
+
+A run of ``--phyxius-runs`` (``test[phyxius-run-3]``) or of
+``--phyxius-seed`` is the test under another schedule: it compares with the
+test's own file and snapshots, and never writes one. A missing snapshot
+fails it, asking for a run of the test as it is to record the snapshot.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import pytest
 
 from phyxius import InvalidArgumentError
 from phyxius.journal import Entry, Journal, JournalSnapshot
+from pytest_phyxius._simulation import SimulationRun, explored_run, plain_run_command
 from pytest_phyxius._snapshot_codec import (
     EntryHook,
     encode_entry,
@@ -114,6 +120,8 @@ class JournalSnapshotFixture:
     snapshot is written and the comparison passes; with the ``CI``
     environment variable set it fails instead; ``--phyxius-update`` writes
     missing and changed snapshots. The file is written when the test ends.
+    A run under ``--phyxius-runs`` or ``--phyxius-seed`` only compares, with
+    the snapshots of the test itself.
     """
 
     __hash__ = None  # type: ignore[assignment]
@@ -132,6 +140,7 @@ class JournalSnapshotFixture:
         self._stored: StoredFile | None = None
         self._loaded = False
         self._explanation: list[str] | None = None
+        self._explored: SimulationRun | None = explored_run(item)
 
         config = item.config
         value_hook = item.ihook.pytest_phyxius_snapshot_value
@@ -279,6 +288,9 @@ class JournalSnapshotFixture:
         if raw:
             document = plain_document(document)
         where = self._shown_path()
+        if self._explored is not None:
+            session.record_outcome("failed", self.path, key)
+            return False, self._explored_failure(key, where, stored, document)
         if stored is None and (session.update or not session.ci):
             self._pending[key] = document
             session.record_outcome("written", self.path, key)
@@ -301,6 +313,39 @@ class JournalSnapshotFixture:
             f"journal differs from snapshot {key!r} in {where}",
             *describe_difference(stored, document),
             _UPDATE_HINT,
+        ]
+
+    def _explored_failure(
+        self,
+        key: str,
+        where: str,
+        stored: dict[str, Any] | None,
+        document: dict[str, Any],
+    ) -> list[str]:
+        run = self._explored
+        assert run is not None
+        if run.source == "runs":
+            how = f"seed {run.seed} (run {run.run} of {run.runs}, --phyxius-runs)"
+            option = "--phyxius-runs"
+        else:
+            how = f"seed {run.seed} (--phyxius-seed)"
+            option = "--phyxius-seed"
+        if stored is None:
+            return [
+                f"journal snapshot {key!r} does not exist in {where}",
+                f"This run follows {how}: it compares with the snapshots of test "
+                f"{self.test_name} and never records them. Run the test once "
+                f"without {option} ({plain_run_command(self._item)}) to record the "
+                "snapshot, and commit the file.",
+            ]
+        return [
+            f"journal differs from snapshot {key!r} in {where}",
+            *describe_difference(stored, document),
+            f"This run follows {how}, and the snapshot holds the journal of the "
+            "test run as it is: the journal depends on the schedule. Fix the "
+            "race, or leave what may differ out of the comparison (exclude=, "
+            "replace=). --phyxius-update records snapshots only without "
+            f"{option}.",
         ]
 
     def _load(self) -> StoredFile | None:
@@ -405,6 +450,13 @@ class JournalSnapshotFixture:
                 stored = self._load()
             except (SnapshotFileError, SnapshotNameError):
                 stored = None
+
+        if self._explored is not None:
+            # The test run as it is decides what it uses; this run only
+            # marks what it compared with, which keeps it in use.
+            for key in self._used:
+                self._session.record_read(self.path, key)
+            return
 
         if self._pending:
             snapshots = dict(stored.snapshots) if stored is not None else {}

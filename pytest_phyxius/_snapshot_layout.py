@@ -9,6 +9,11 @@ can a file in it that no test owns be called unused, and only if the file
 names one of those modules (a folder the ``pytest_phyxius_snapshot_dir`` hook
 gives several modules also holds the files of modules this session did not
 collect).
+
+The runs of ``--phyxius-runs`` are one test under several schedules: each
+gets the file of the test itself, named without the ``phyxius-run-k`` part,
+and sharing it is no clash. Those runs, and the tests a ``--phyxius-seed``
+replays, are noted in `SnapshotLayout.explored`: they only compare.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, Final, final
 
 import pytest
 
+from pytest_phyxius._simulation import base_nodeid, is_explored
 from pytest_phyxius._snapshot_errors import SnapshotNameError
 from pytest_phyxius._snapshot_files import SUFFIX, check_filename, default_filename
 
@@ -86,10 +92,11 @@ def _scan(folder: Path) -> list[str]:
 
 
 def _test_name(item: pytest.Item, module: pytest.Module) -> str:
+    nodeid = base_nodeid(item)
     prefix = module.nodeid + "::"
-    if item.nodeid.startswith(prefix):
-        return item.nodeid[len(prefix) :]
-    return item.nodeid.partition("::")[2] or item.name
+    if nodeid.startswith(prefix):
+        return nodeid[len(prefix) :]
+    return nodeid.partition("::")[2] or item.name
 
 
 @final
@@ -109,6 +116,8 @@ class SnapshotLayout:
         self.locations: dict[str, Location] = {}
         self._folders: dict[Path, _Folder] = {}
         self._stored: dict[str, list[str]] = {}  # folder -> stored file names
+        self.explored: set[str] = set()
+        """The node ids of the tests run under another seed (they only compare)."""
 
     def note_collected(self, report: pytest.CollectReport) -> None:
         """Note what a collector collected (``pytest_collectreport``)."""
@@ -149,6 +158,8 @@ class SnapshotLayout:
             if not self._selected_in_full(module_id, selected):
                 folder.complete = False
             for item in module_items:
+                if is_explored(item):
+                    self.explored.add(item.nodeid)
                 test_name = _test_name(item, module)
                 try:
                     name = self.filename_for(item, test_name)
@@ -229,7 +240,8 @@ class SnapshotLayout:
             spellings.setdefault(name.casefold(), set()).add(name)
         for folded, nodeids in groups.items():
             unique = sorted(set(nodeids))
-            if len(unique) < 2:
+            # The runs of one test under --phyxius-runs share its file.
+            if len({base_nodeid(items[n]) for n in unique}) < 2:
                 continue
             if not any(FIXTURE_NAME in _fixturenames(items[n]) for n in unique):
                 continue

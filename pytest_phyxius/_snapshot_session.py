@@ -12,7 +12,9 @@ did not use it (nor did any test read it for replay). A whole file is
 unused when no collected test owns it any more (the test was renamed or
 removed), which is decided only for folders whose modules were collected and
 selected in full and all of whose tests finished, and only for a file that
-records one of those modules as its own. Everything else, in
+records one of those modules as its own. Runs under ``--phyxius-runs`` or
+``--phyxius-seed`` never count as having run to completion here: they follow
+another schedule than the test's own. Everything else, in
 particular tests deselected by ``-k``, ``-m`` or node ids, skipped, failed
 or interrupted tests, and tests of a crashed worker, leaves files alone.
 """
@@ -167,7 +169,11 @@ class SnapshotSession:
             "folders": layout.folders_payload(),
             "files": relevant,
             "blocked": layout.blocked(),
-            "completed": sorted(n for n in self.completed if n in relevant),
+            # A run under another seed says nothing about which snapshots the
+            # test uses: only runs of the test as it is decide what is unused.
+            "completed": sorted(
+                n for n in self.completed if n in relevant and n not in layout.explored
+            ),
             "finished": sorted(self.finished),
             "uses": self.uses,
             "reads": {path: sorted(names) for path, names in self.reads.items()},

@@ -158,7 +158,9 @@ def pytest_pycollect_makeitem(
 def phyxius_settings(request: pytest.FixtureRequest) -> Settings:
     """The test's Phyxius settings: its ``phyxius`` marker over the ini options.
 
-    Under ``--phyxius-seed`` or ``--phyxius-runs`` the seed is the run's.
+    Under ``--phyxius-seed`` or ``--phyxius-runs`` the seed of a simulated
+    test (async on the virtual-time loop, or using ``simulation``) is the
+    run's; other tests keep their own.
     """
     return settings_with_run_seed(settings_for(request.node), request.node)
 

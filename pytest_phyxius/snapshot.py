@@ -6,8 +6,10 @@ A test pins the behaviour of a whole scenario with
 run compares and, when they differ, fails with a diff of the entries;
 ``pytest --phyxius-update`` rewrites changed snapshots and removes unused
 ones. With the ``CI`` environment variable set, a missing snapshot fails
-instead of being written. The README's "Journal snapshots" section is the
-guide; this module holds the names a test or conftest may import.
+instead of being written. The runs of ``--phyxius-runs`` and a
+``--phyxius-seed`` replay compare with the test's own snapshots and never
+write them. The README's "Journal snapshots" section is the guide; this
+module holds the names a test or conftest may import.
 
 - `JournalSnapshotFixture`: what the ``journal_snapshot`` fixture gives a test.
 - `SnapshotMatcher`: one comparison with options, ``journal_snapshot(name=...)``.

@@ -126,8 +126,54 @@ def test_the_marker_seed_also_seeds_the_journal_ids(pytester: pytest.Pytester) -
     run_pytest(pytester, "-k", "test_a").assert_outcomes(passed=1)
 
     lines = (pytester.path / "ids.txt").read_text().split()
-    assert lines[0] == "41"
+    # --phyxius-seed replays schedules: a plain test, which has none, keeps
+    # its own seed.
+    assert lines[0] == "None"
     assert lines[1] == lines[2]
+
+
+@pytest.mark.parametrize("dist", DIST)
+def test_the_seed_option_leaves_the_tests_it_does_not_simulate_alone(
+    pytester: pytest.Pytester, dist: tuple[str, ...]
+) -> None:
+    pytester.makepyfile(
+        test_scope="""
+        async def test_loop(controlled_clock, phyxius_settings):
+            assert phyxius_settings.seed == 8
+
+        def test_plain_clock(controlled_clock, phyxius_settings):
+            assert phyxius_settings.seed is None
+
+        def test_plain_journal(journal, phyxius_settings):
+            assert phyxius_settings.seed is None
+        """
+    )
+
+    result = run_pytest(pytester, "--phyxius-seed=8", *dist)
+
+    result.assert_outcomes(passed=3)
+
+
+def test_the_journal_ids_of_every_run_are_the_test_s_own(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_ids="""
+        async def test_ids(controlled_clock, journal, phyxius_run):
+            with open("ids.txt", "a") as file:
+                file.write(f"{phyxius_run} {journal.append({'n': 1}).id}\\n")
+        """
+    )
+
+    run_pytest(pytester).assert_outcomes(passed=1)
+    run_pytest(pytester, "--phyxius-runs=3").assert_outcomes(passed=3)
+    run_pytest(pytester, "--phyxius-seed=5").assert_outcomes(passed=1)
+
+    lines = (pytester.path / "ids.txt").read_text().splitlines()
+    runs = sorted(line.split()[0] for line in lines)
+    assert runs == ["1", "2", "3", "None", "None"]
+    # The seed changes the schedule, not the ids: runs compare with snapshots.
+    assert len({line.split()[1] for line in lines}) == 1
 
 
 @pytest.mark.parametrize(
