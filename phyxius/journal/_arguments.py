@@ -86,12 +86,33 @@ def check_sequence(value: object, name: str) -> int:
 
 
 def check_id(entry_id: object) -> None:
-    """Refuse an entry id that is not a non-empty str."""
+    """Refuse an entry id that is not a non-empty str every store can keep."""
     if not isinstance(entry_id, str) or not entry_id:
         raise InvalidArgumentError(
             f"id={entry_id!r} (type={type(entry_id).__name__}) is not an entry id; "
             "pass a non-empty str"
         )
+    flaw = _unstorable_text(entry_id)
+    if flaw is not None:
+        raise InvalidArgumentError(
+            f"id={short(entry_id)} contains {flaw}; pass an id without it"
+        )
+
+
+def _unstorable_text(text: str) -> str | None:
+    """What in ``text`` some store cannot keep as text, and why, or None.
+
+    Ids and journal names are stored as text, not encoded like data. They are
+    refused on every store, not only where they fail, so that a journal moves
+    between stores unchanged.
+    """
+    if "\x00" in text:
+        return "a NUL character, which PostgreSQL cannot keep in text"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"the lone surrogate {text[error.start]!r}, which UTF-8 cannot encode"
+    return None
 
 
 def short(value: object) -> str:
@@ -108,6 +129,11 @@ def check_handle_arguments(
         raise InvalidArgumentError(
             f"name={name!r} (type={type(name).__name__}) is not a journal "
             "name; pass a non-empty str without NUL characters"
+        )
+    flaw = _unstorable_text(name)
+    if flaw is not None:
+        raise InvalidArgumentError(
+            f"name={short(name)} contains {flaw}; pass a name without it"
         )
     if clock is not None and not callable(getattr(clock, "now", None)):
         raise InvalidArgumentError(

@@ -175,8 +175,10 @@ class PostgresStore:
         try:
             params = psycopg.conninfo.conninfo_to_dict(dsn)
         except psycopg.Error as error:
+            # libpq ends its message with a newline, which would split ours.
+            reason = str(error).strip()
             raise InvalidArgumentError(
-                f"dsn is not a PostgreSQL connection string ({error}); pass "
+                f"dsn is not a PostgreSQL connection string ({reason}); pass "
                 "'host=... dbname=... user=...' or 'postgresql://user@host/dbname'"
             ) from None
         if schema is not None:
@@ -632,10 +634,16 @@ class PostgresStore:
         """Close the connections; later calls raise `JournalClosedError`.
 
         Connections in use by other threads close when their call finishes.
+        Followers waiting for a notification are woken, and their next read
+        raises `JournalClosedError`, as on a store that polls.
         """
         self._pool.close()
         if self._listener is not None:
             self._listener.close()
+
+        # No notification will come any more: without this wake-up a follower
+        # would wait for ever on a store that is closed.
+        self._notified(None)
 
     def __enter__(self) -> PostgresStore:
         return self

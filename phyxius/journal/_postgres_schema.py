@@ -104,11 +104,14 @@ def check_schema(schema: object) -> str:
         not _IDENTIFIER.fullmatch(schema)
         or len(schema) > _MAX_SCHEMA
         or schema.startswith("pg_")
+        or schema == "information_schema"
     ):
+        # pg_* and information_schema belong to PostgreSQL itself; a superuser
+        # could create the tables there, where they must never be.
         raise InvalidArgumentError(
             f"schema={schema!r} is not a schema name this store accepts; use "
             f"1 to {_MAX_SCHEMA} lower-case letters, digits and '_', starting "
-            "with a letter or '_' and not with 'pg_'"
+            "with a letter or '_', not with 'pg_' and not information_schema"
         )
     return schema
 
@@ -595,6 +598,19 @@ def _inspect(connection: psycopg.Connection[Any], names: Names) -> str:
             )
         return "empty"
 
+    # A table of another program under the name may lack these columns;
+    # reading them anyway would fail with a bare SQL error.
+    columns = connection.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attname IN ('key', 'value') AND attnum > 0 AND NOT attisdropped",
+        (qualified[0],),
+    ).fetchone()
+    if columns is None or columns[0] != 2:
+        raise StoreFormatError(
+            f"{where}: table {names.schema}.{names.meta} does not mark a journal "
+            "store (it has no key and value columns); choose another prefix= or "
+            "schema= for the journals"
+        )
     rows = connection.execute(
         sql.SQL("SELECT key, value FROM {}.{}").format(
             sql.Identifier(names.schema), sql.Identifier(names.meta)

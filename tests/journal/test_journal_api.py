@@ -161,6 +161,16 @@ def test_unencodable_data_writes_nothing(make_journal: MakeJournal) -> None:
         ({"expected_sequence": True}, r"^expected_sequence=True \(type=bool\) is not"),
         ({"id": ""}, r"^id='' \(type=str\) is not an entry id; pass a non-empty str$"),
         ({"id": 7}, r"^id=7 \(type=int\) is not an entry id"),
+        (
+            {"id": "a\x00b"},
+            r"^id='a\\x00b' contains a NUL character, which PostgreSQL cannot "
+            r"keep in text; pass an id without it$",
+        ),
+        (
+            {"id": "a\ud800"},
+            r"^id='a\\ud800' contains the lone surrogate '\\ud800', which UTF-8 "
+            r"cannot encode; pass an id without it$",
+        ),
     ],
 )
 def test_bad_append_arguments_are_refused_and_change_nothing(
@@ -463,6 +473,11 @@ def test_a_journal_given_a_path_owns_its_sqlite_store(tmp_path: Any) -> None:
     [
         ({"name": ""}, r"^name='' \(type=str\) is not a journal name"),
         ({"name": 3}, r"^name=3 \(type=int\) is not a journal name"),
+        (
+            {"name": "\udc80"},
+            r"^name='\\udc80' contains the lone surrogate '\\udc80', which UTF-8 "
+            r"cannot encode; pass a name without it$",
+        ),
         ({"clock": object()}, r"^clock=<object .*> \(type=object\) is not a clock"),
         ({"ids": "ulid"}, r"^ids='ulid' \(type=str\) is not callable"),
         ({"emit": 1}, r"^emit=1 \(type=int\) is not callable"),

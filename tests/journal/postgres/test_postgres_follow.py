@@ -26,6 +26,16 @@ def follower_journal(store: PostgresStore, name: str = "default") -> Journal:
     return create_journal(store, name=name)
 
 
+def follower_past_one_entry(pg: Postgres) -> tuple[PostgresStore, Journal, Follower]:
+    """A store, its journal holding one entry, and a follower waiting for a second."""
+    store = pg.store()
+    journal = follower_journal(store)
+    journal.append("before")
+    follower = Follower(journal, count=2)
+    follower.wait_for(1)
+    return store, journal, follower
+
+
 def in_order(entries: list[Any], count: int) -> list[int]:
     return [entry.sequence for entry in entries[:count]]
 
@@ -50,11 +60,7 @@ def test_follow_sees_entries_appended_by_another_process(pg: Postgres) -> None:
 def test_a_writer_that_vanishes_right_after_its_append_still_wakes_followers(
     pg: Postgres,
 ) -> None:
-    store = pg.store()
-    journal = follower_journal(store)
-    journal.append("before")
-    follower = Follower(journal, count=2)
-    follower.wait_for(1)
+    _store, _journal, follower = follower_past_one_entry(pg)
     pg.hold(pg.gate)
     writer = pg.spawn("append_and_vanish", journal="default")
     pg.release(pg.gate, waiting=1)
@@ -241,6 +247,21 @@ def test_with_listen_off_followers_poll(pg: Postgres) -> None:
         )
         == 0
     )
+
+
+def test_closing_the_store_ends_a_waiting_follower_with_a_clear_error(
+    pg: Postgres,
+) -> None:
+    store, _journal, follower = follower_past_one_entry(pg)
+
+    store.close()
+
+    with pytest.raises(
+        AssertionError,
+        match=r"^the follower failed: JournalClosedError\('the PostgresStore of "
+        r"[^']+ was closed; open a new PostgresStore to go on'\)$",
+    ):
+        follower.join()
 
 
 def test_watch_calls_back_for_its_journal_until_unwatched(pg: Postgres) -> None:

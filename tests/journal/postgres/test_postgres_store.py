@@ -161,37 +161,53 @@ def test_an_unknown_schema_version_is_refused(pg: Postgres, version: str) -> Non
         pg.store()
 
 
-def test_a_foreign_table_under_the_prefix_is_refused_untouched(pg: Postgres) -> None:
+@pytest.mark.parametrize(
+    ("table", "columns", "row", "problem"),
+    [
+        pytest.param(
+            "phyxius_entries",
+            "anything text",
+            "('theirs')",
+            r"table {schema}\.phyxius_entries exists but is not part of a journal "
+            r"store \(there is no phyxius_meta table marking one\)",
+            id="entries-without-meta",
+        ),
+        pytest.param(
+            "phyxius_meta",
+            "key text, value text",
+            "('format', 'something-else')",
+            r"table {schema}\.phyxius_meta does not mark a journal store "
+            r"\(format='something-else', expected 'phyxius-journal'\)",
+            id="meta-of-another-format",
+        ),
+        pytest.param(
+            "phyxius_meta",
+            "name text, version int",
+            "('theirs', 3)",
+            r"table {schema}\.phyxius_meta does not mark a journal store \(it has "
+            r"no key and value columns\)",
+            id="meta-of-another-program",
+        ),
+    ],
+)
+def test_a_foreign_table_under_the_prefix_is_refused_untouched(
+    pg: Postgres, table: str, columns: str, row: str, problem: str
+) -> None:
     pg.admin.execute(f'CREATE SCHEMA "{pg.schema}"')
-    pg.admin.execute("CREATE TABLE phyxius_entries (anything text)")
-    pg.admin.execute("INSERT INTO phyxius_entries VALUES ('theirs')")
+    pg.admin.execute(f"CREATE TABLE {table} ({columns})")
+    pg.admin.execute(f"INSERT INTO {table} VALUES {row}")
+    before = pg.value(f"SELECT row_to_json(t)::text FROM {table} t")
 
     with pytest.raises(
         StoreFormatError,
-        match=rf"^{pg.schema}\.phyxius_\*: table {pg.schema}\.phyxius_entries exists "
-        r"but is not part of a journal store \(there is no phyxius_meta table "
-        r"marking one\); choose another prefix= or schema= for the journals$",
+        match=rf"^{pg.schema}\.phyxius_\*: "
+        + problem.format(schema=pg.schema)
+        + r"; choose another prefix= or schema= for the journals$",
     ):
         pg.store()
 
-    assert tables(pg) == ["phyxius_entries"]
-    assert pg.value("SELECT anything FROM phyxius_entries") == "theirs"
-
-
-def test_a_meta_table_of_another_format_is_refused(pg: Postgres) -> None:
-    pg.admin.execute(f'CREATE SCHEMA "{pg.schema}"')
-    pg.admin.execute("CREATE TABLE phyxius_meta (key text, value text)")
-    pg.admin.execute("INSERT INTO phyxius_meta VALUES ('format', 'something-else')")
-
-    with pytest.raises(
-        StoreFormatError,
-        match=rf"^{pg.schema}\.phyxius_\*: table {pg.schema}\.phyxius_meta does not "
-        r"mark a journal store \(format='something-else', expected "
-        r"'phyxius-journal'\); choose another prefix= or schema= for the journals$",
-    ):
-        pg.store()
-
-    assert tables(pg) == ["phyxius_meta"]
+    assert tables(pg) == [table]
+    assert pg.value(f"SELECT row_to_json(t)::text FROM {table} t") == before
 
 
 def test_a_store_missing_a_table_is_reported_damaged(pg: Postgres) -> None:
@@ -224,14 +240,24 @@ def test_tables_dropped_under_an_open_store_give_a_clear_error(pg: Postgres) -> 
 
 @pytest.mark.parametrize(
     "schema",
-    ["Public", "my-schema", "1st", "pg_catalog", "a" * 64, "x y", 'x"; DROP', ""],
+    [
+        "Public",
+        "my-schema",
+        "1st",
+        "pg_catalog",
+        "information_schema",
+        "a" * 64,
+        "x y",
+        'x"; DROP',
+        "",
+    ],
 )
 def test_a_bad_schema_name_is_refused_before_connecting(schema: str) -> None:
     with pytest.raises(
         InvalidArgumentError,
         match=rf"^schema={schema!r} is not a schema name this store accepts; use 1 "
-        r"to 63 lower-case letters, digits and '_', starting with a letter or '_' "
-        r"and not with 'pg_'$".replace("(", r"\("),
+        r"to 63 lower-case letters, digits and '_', starting with a letter or '_', "
+        r"not with 'pg_' and not information_schema$".replace("(", r"\("),
     ):
         PostgresStore("host=203.0.113.1 connect_timeout=1", schema=schema)
 
@@ -309,6 +335,59 @@ def test_a_malformed_dsn_is_refused() -> None:
         InvalidArgumentError, match=r"^dsn is not a PostgreSQL connection string \("
     ):
         PostgresStore("host=a =oops")
+
+
+def test_a_url_of_another_database_is_refused_in_one_line() -> None:
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r'^dsn is not a PostgreSQL connection string \(missing "=" after '
+        r'"mysql://127\.0\.0\.1/test" in connection info string\); pass '
+        r"'host=\.\.\. dbname=\.\.\. user=\.\.\.' or "
+        r"'postgresql://user@host/dbname'\Z",
+    ):
+        PostgresStore("mysql://127.0.0.1/test")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"id": "order\x00-17"},
+            r"^id='order\\x00-17' contains a NUL character, which PostgreSQL "
+            r"cannot keep in text; pass an id without it$",
+        ),
+        (
+            {"id": "order-\ud800"},
+            r"^id='order-\\ud800' contains the lone surrogate '\\ud800', which "
+            r"UTF-8 cannot encode; pass an id without it$",
+        ),
+    ],
+)
+def test_an_id_postgres_cannot_keep_is_refused_naming_it(
+    pg: Postgres, options: dict[str, Any], message: str
+) -> None:
+    journal = pg.journal()
+    kept = journal.append({"order": 16})
+
+    with pytest.raises(InvalidArgumentError, match=message):
+        journal.append({"order": 17}, **options)
+
+    assert pg.stored() == [(0, kept.id)]
+
+
+def test_a_journal_name_with_a_lone_surrogate_is_refused_naming_it(
+    pg: Postgres,
+) -> None:
+    store = pg.store()
+
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^name='orders-\\udc80' contains the lone surrogate '\\udc80', "
+        r"which UTF-8 cannot encode; pass a name without it$",
+    ):
+        create_journal(store, name="orders-\udc80")
+
+    assert store.journals() == []
 
 
 def test_an_unreachable_server_is_a_clear_error_without_the_password(
