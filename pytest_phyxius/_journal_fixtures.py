@@ -130,7 +130,7 @@ class JournalFactory:
         key = (id(store), name)
         generator = self._ids.get(key)
         if generator is None:
-            seed = zlib.crc32(f"{self.seed}:{name}".encode())
+            seed = zlib.crc32(f"{self.seed}:{name}".encode("utf-8", "surrogatepass"))
             generator = self._ids[key] = SortableIds(seed=seed)
         return generator
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from phyxius import ControlledClock
+from phyxius import ControlledClock, InvalidArgumentError
 from phyxius.journal import Journal, MemoryStore, SqliteStore
-from pytest_phyxius._journal_fixtures import JournalFactory
+from pytest_phyxius import JournalFactory
 
 
 def test_the_journal_fixture_is_in_memory_on_the_controlled_clock(
@@ -78,6 +78,19 @@ def test_handles_made_twice_do_not_collide_on_ids(
 def test_the_factory_refuses_an_unknown_store(journal_factory: JournalFactory) -> None:
     with pytest.raises(pytest.UsageError, match=r"^journal_factory\(store='disk'\)"):
         journal_factory(store="disk")  # type: ignore[arg-type]
+
+
+def test_the_factory_refuses_a_name_utf8_cannot_encode_with_the_journals_own_error(
+    journal_factory: JournalFactory,
+) -> None:
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^name='\\ud800' contains the lone surrogate '\\ud800', which UTF-8 "
+        r"cannot encode; pass a name without it$",
+    ):
+        journal_factory("\ud800")
+
+    assert journal_factory.journals == []
 
 
 def test_the_factory_closes_what_it_opened(tmp_path: Path) -> None:
