@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import reprlib
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
-from inspect import isawaitable
+from inspect import isawaitable, iscoroutinefunction
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 from phyxius._errors import InvalidArgumentError
@@ -83,8 +83,19 @@ class Effect(Generic[T_co]):
     # -- sequencing -----------------------------------------------------------
 
     def map(self, fn: Callable[[T_co], U]) -> Effect[U]:
-        """Transform the value with ``fn`` once this effect succeeds."""
+        """Transform the value with ``fn`` once this effect succeeds.
+
+        ``fn`` returns the new value itself; an ``async def`` function is
+        refused here, since its coroutine would become the value unawaited
+        (use `flat_map` for it).
+        """
         _require_callable(fn, "fn", "map")
+        if iscoroutinefunction(fn):
+            raise InvalidArgumentError(
+                f"map() got the async function {describe_callable(fn)}, whose "
+                "coroutine would become the value without being awaited; use "
+                "flat_map() for async functions"
+            )
         return Effect(_MAP, self, fn)
 
     def flat_map(self, fn: Callable[[T_co], Effect[U] | Awaitable[U]]) -> Effect[U]:

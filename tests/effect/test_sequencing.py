@@ -201,6 +201,20 @@ def test_combinators_refuse_functions_they_cannot_call() -> None:
             getattr(base, method)(None)
 
 
+def test_map_refuses_an_async_function_and_points_to_flat_map() -> None:
+    async def fetch_price(order: str) -> int:
+        return len(order)
+
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^map\(\) got the async function "
+        r"tests\.effect\.test_sequencing\.test_map_refuses_an_async_function_and_"
+        r"points_to_flat_map\.<locals>\.fetch_price, whose coroutine would become "
+        r"the value without being awaited; use flat_map\(\) for async functions$",
+    ):
+        succeed("o-1").map(fetch_price)
+
+
 def test_combinators_leave_the_original_effect_unchanged() -> None:
     base = succeed(1)
     before = repr(base)
