@@ -75,9 +75,18 @@ def read_journal_snapshot(
     key = read_name(name)
     file_path = Path(path)
     stored = read_file(file_path)
-    document = None if stored is None else stored.snapshots.get(key)
+    if stored is None:
+        raise SnapshotNotFoundError(
+            f"no snapshot file at {os.fspath(file_path)}; run the test that records "
+            "it once to write it, or pass the path of an existing file"
+        )
+    document = stored.snapshots.get(key)
     if document is None:
-        raise SnapshotNotFoundError(f"no snapshot {key!r} in {os.fspath(file_path)}")
+        held = ", ".join(repr(held_name) for held_name in stored.snapshots) or "none"
+        raise SnapshotNotFoundError(
+            f"no snapshot {key!r} in {os.fspath(file_path)} (it holds: {held}); "
+            "pass one of those names"
+        )
     return snapshot_from_document(
         document, f"snapshot {key!r} in {os.fspath(file_path)}"
     )

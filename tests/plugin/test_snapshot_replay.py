@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+
+from pytest_phyxius.snapshot import SnapshotNotFoundError, read_journal_snapshot
 
 from .snapshot_helpers import DIST, Project
 
 HISTORY = """
 import os
 
-from pytest_phyxius.snapshot import read_journal_snapshot
+from pytest_phyxius.snapshot import SnapshotNotFoundError, read_journal_snapshot
 
 def record(journal):
     journal.append({"type": "account.opened", "owner": "ada"})
@@ -127,3 +132,37 @@ def test_replay_errors_name_the_snapshot_and_what_is_missing(
             "cannot seed a journal",
         ]
     )
+
+
+def test_reading_a_file_that_does_not_exist_says_how_to_record_it(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "__snapshots__" / "test_bank" / "test_record.json"
+
+    with pytest.raises(
+        SnapshotNotFoundError,
+        match=rf"^no snapshot file at {re.escape(str(missing))}; run the test that "
+        r"records it once to write it, or pass the path of an existing file$",
+    ):
+        read_journal_snapshot(missing)
+
+    assert not missing.parent.exists()
+
+
+def test_reading_an_unknown_name_lists_the_names_the_file_holds(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Project(pytester, monkeypatch, ())
+    project.module("test_bank", HISTORY)
+    project.run("-k", "test_record").assert_outcomes(passed=1)
+    path = project.folder("test_bank") / "test_record.json"
+    before = path.read_bytes()
+
+    with pytest.raises(
+        SnapshotNotFoundError,
+        match=rf"^no snapshot 'histroy' in {re.escape(str(path))} \(it holds: "
+        r"'history'\); pass one of those names$",
+    ):
+        read_journal_snapshot(path, "histroy")
+
+    assert path.read_bytes() == before
