@@ -81,33 +81,42 @@ class Follower:
         self.count = count
         self.entries: list[Entry] = []
         self.error: BaseException | None = None
+        # Notified on every entry and when the follower ends, so `wait_for`
+        # wakes as soon as there is something to check instead of polling.
+        self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, args=(start,), daemon=True)
         self._thread.start()
 
     def _run(self, start: int) -> None:
         async def follow() -> None:
             async for entry in self.journal.follow(start):
-                self.entries.append(entry)
+                with self._changed:
+                    self.entries.append(entry)
+                    self._changed.notify_all()
                 if len(self.entries) == self.count:
                     return
 
         try:
             asyncio.run(asyncio.wait_for(follow(), PATIENCE))
         except BaseException as error:  # reported by wait_for / join
-            self.error = error
+            with self._changed:
+                self.error = error
+                self._changed.notify_all()
 
     def wait_for(self, count: int) -> list[Entry]:
         """The first ``count`` entries, once it has them; fails on a hang."""
-        deadline = time.monotonic() + PATIENCE
-        while len(self.entries) < count:
+        with self._changed:
+            self._changed.wait_for(
+                lambda: len(self.entries) >= count or self.error is not None,
+                timeout=PATIENCE,
+            )
+            if len(self.entries) >= count:
+                return self.entries[:count]
             if self.error is not None:
                 raise AssertionError(f"the follower failed: {self.error!r}")
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"the follower has {len(self.entries)} of {count} entries"
-                )
-            time.sleep(0.005)
-        return self.entries[:count]
+            raise AssertionError(
+                f"the follower has {len(self.entries)} of {count} entries"
+            )
 
     def join(self) -> list[Entry]:
         """Every entry, once the follower has ``count`` and stopped."""
