@@ -296,30 +296,25 @@ async def test_a_crashed_node_restarts_rejoins_from_its_peers_and_keeps_every_ke
 
 async def test_reads_fail_over_to_a_live_replica_while_the_primary_is_down(
     supervisor: SupervisorFixture,
-    journal: Journal,
-    atom: AtomFactory,
+    slow_restart_cluster: CacheCluster,
     controlled_clock: ControlledClock,
 ) -> None:
-    backoff = Backoff(initial=1.0, maximum=1.0, jitter=0)
-    async with await CacheCluster.start(
-        supervisor, journal=journal, atoms=atom, backoff=backoff
-    ) as cluster:
-        web = cluster.client("web")
-        await web.set("k", "v").run_or_raise()
-        primary, secondary = cluster.owners("k")
+    web = slow_restart_cluster.client("web")
+    await web.set("k", "v").run_or_raise()
+    primary, secondary = slow_restart_cluster.owners("k")
 
-        cluster.crash(primary)
-        await supervisor.wait_for("crashed", primary)
-        lookup = await web.lookup("k").run_or_raise()
-        down = cluster.membership.get()[primary]
-        await cluster.wait_until_up(primary)
+    slow_restart_cluster.crash(primary)
+    await supervisor.wait_for("crashed", primary)
+    lookup = await web.lookup("k").run_or_raise()
+    down = slow_restart_cluster.membership.get()[primary]
+    await slow_restart_cluster.wait_until_up(primary)
 
-        assert (lookup.value, lookup.served_by) == ("v", secondary)
-        assert lookup.served_by == secondary
-        assert down == MemberStatus.DOWN
-        assert controlled_clock.now().mono_ns == 1 * SECOND  # the back-off
-        assert cluster.view(primary)["k"].value == "v"
-        supervisor.assert_restarted(primary, times=1)
+    assert (lookup.value, lookup.served_by) == ("v", secondary)
+    assert lookup.served_by == secondary
+    assert down == MemberStatus.DOWN
+    assert controlled_clock.now().mono_ns == 1 * SECOND  # the back-off
+    assert slow_restart_cluster.view(primary)["k"].value == "v"
+    supervisor.assert_restarted(primary, times=1)
 
 
 async def test_a_write_queued_behind_a_crash_is_retried_and_lands_on_the_restarted_node(
@@ -351,57 +346,50 @@ async def test_a_write_queued_behind_a_crash_is_retried_and_lands_on_the_restart
 
 async def test_a_write_to_a_node_down_for_its_back_off_times_out_retries_and_lands(
     supervisor: SupervisorFixture,
+    slow_restart_cluster: CacheCluster,
     journal: Journal,
-    atom: AtomFactory,
     controlled_clock: ControlledClock,
 ) -> None:
-    backoff = Backoff(initial=1.0, maximum=1.0, jitter=0)
-    async with await CacheCluster.start(
-        supervisor, journal=journal, atoms=atom, backoff=backoff
-    ) as cluster:
-        web = cluster.client("web")
-        key = key_owned_by(cluster, "node-a")
-        cluster.crash("node-a")
-        await supervisor.wait_for("crashed", "node-a")
-        events: list[Event] = []
+    web = slow_restart_cluster.client("web")
+    key = key_owned_by(slow_restart_cluster, "node-a")
+    slow_restart_cluster.crash("node-a")
+    await supervisor.wait_for("crashed", "node-a")
+    events: list[Event] = []
 
-        stored = await web.set(key, "v").run_or_raise(emit=events.append)
+    stored = await web.set(key, "v").run_or_raise(emit=events.append)
 
-        # Attempt 1 timed out at 0.5 s; attempt 2 waited in node-a's mailbox
-        # until its restart at 1 s, and was answered then.
-        retries = [e for e in events if e.type == "effect.retry"]
-        assert [(e.data["attempt"], e.data["error_type"]) for e in retries] == [
-            (1, "phyxius.effect._errors.EffectTimeoutError")
-        ]
-        assert retries[0].at.mono_ns == SECOND // 2
-        assert stored.acked == cluster.owners(key)
-        (entry,) = [e for e in journal if e.data["type"] == "cache.set"]
-        assert entry.at.mono_ns == controlled_clock.now().mono_ns == SECOND
-        assert cluster.view("node-a")[key].value == "v"
+    # Attempt 1 timed out at 0.5 s; attempt 2 waited in node-a's mailbox
+    # until its restart at 1 s, and was answered then.
+    retries = [e for e in events if e.type == "effect.retry"]
+    assert [(e.data["attempt"], e.data["error_type"]) for e in retries] == [
+        (1, "phyxius.effect._errors.EffectTimeoutError")
+    ]
+    assert retries[0].at.mono_ns == SECOND // 2
+    assert stored.acked == slow_restart_cluster.owners(key)
+    (entry,) = [e for e in journal if e.data["type"] == "cache.set"]
+    assert entry.at.mono_ns == controlled_clock.now().mono_ns == SECOND
+    assert slow_restart_cluster.view("node-a")[key].value == "v"
 
 
 async def test_settle_waits_for_a_down_node_to_rejoin_and_take_its_queued_writes(
     supervisor: SupervisorFixture,
-    journal: Journal,
-    atom: AtomFactory,
+    slow_restart_cluster: CacheCluster,
     controlled_clock: ControlledClock,
 ) -> None:
-    backoff = Backoff(initial=1.0, maximum=1.0, jitter=0)
-    async with await CacheCluster.start(
-        supervisor, journal=journal, atoms=atom, backoff=backoff
-    ) as cluster:
-        cluster.crash("node-a")
-        await supervisor.wait_for("crashed", "node-a")
-        cluster.ref("node-a").send(Put("k", "v", Version(1, "ops"), None, "r-1"))
-        down = cluster.membership.get()["node-a"]
+    slow_restart_cluster.crash("node-a")
+    await supervisor.wait_for("crashed", "node-a")
+    slow_restart_cluster.ref("node-a").send(
+        Put("k", "v", Version(1, "ops"), None, "r-1")
+    )
+    down = slow_restart_cluster.membership.get()["node-a"]
 
-        await cluster.settle()
+    await slow_restart_cluster.settle()
 
-        assert down == MemberStatus.DOWN
-        assert cluster.live_nodes() == cluster.nodes
-        assert cluster.view("node-a")["k"].value == "v"
-        supervisor.assert_restarted("node-a", times=1)
-        assert controlled_clock.now().mono_ns == SECOND  # the back-off, no more
+    assert down == MemberStatus.DOWN
+    assert slow_restart_cluster.live_nodes() == slow_restart_cluster.nodes
+    assert slow_restart_cluster.view("node-a")["k"].value == "v"
+    supervisor.assert_restarted("node-a", times=1)
+    assert controlled_clock.now().mono_ns == SECOND  # the back-off, no more
 
 
 class HoldWrites:
