@@ -9,37 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.journal.postgres._pg_harness import Postgres, import_psycopg
+from tests.readme_blocks import python_blocks
 
 pytestmark = pytest.mark.postgres
-
-README = Path(__file__).resolve().parents[3] / "README.md"
-BLOCK = re.compile(r"```(python|text)\n(.*?)```", re.DOTALL)
-
-
-def postgres_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## Journals in PostgreSQL\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
-
-
-def examples() -> list[tuple[str, str | None]]:
-    """Each python block with the text block right after it, if any."""
-    blocks = BLOCK.findall(postgres_section())
-    pairs: list[tuple[str, str | None]] = []
-    for index, (kind, body) in enumerate(blocks):
-        if kind == "python":
-            following = blocks[index + 1] if index + 1 < len(blocks) else None
-            expected = following[1] if following and following[0] == "text" else None
-            pairs.append((body, expected))
-    return pairs
 
 
 def test_every_postgres_example_runs_and_prints_what_the_readme_shows(
@@ -51,15 +29,15 @@ def test_every_postgres_example_runs_and_prints_what_the_readme_shows(
     monkeypatch.setenv("DATABASE_URL", dsn)
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {}
-    pairs = examples()
-    assert len(pairs) == 3
+    blocks = python_blocks("Journals in PostgreSQL")
+    assert len(blocks) == 3
 
-    for code, expected in pairs:
+    for block in blocks:
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
-            exec(compile(code, "README.md", "exec"), namespace)
-        if expected is not None:
-            assert output.getvalue() == expected, code
+            exec(compile(block.code, "README.md", "exec"), namespace)
+        if block.output is not None:
+            assert output.getvalue() == block.output, block.code
 
     # Everything the examples wrote is in this test's schema.
     assert pg.value("SELECT count(*) FROM phyxius_journals") == 4
