@@ -32,6 +32,7 @@ from phyxius.journal._errors import (
     StoreError,
     StoreFormatError,
 )
+from phyxius.journal._forwarding import ForwardingStore
 from phyxius.journal._ids import IdGenerator, SortableIds
 from phyxius.journal._journal import Journal, create_journal
 from phyxius.journal._json import JSON_CODEC, JsonCodec
@@ -54,6 +55,7 @@ __all__ = [
     "EncodeError",
     "Entry",
     "EntryNotFoundError",
+    "ForwardingStore",
     "IdGenerator",
     "Journal",
     "JournalClosedError",

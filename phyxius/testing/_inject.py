@@ -15,12 +15,19 @@ from __future__ import annotations
 import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, final
+from typing import Final, final
 
 from phyxius._errors import InvalidArgumentError
 from phyxius._time import Instant
 from phyxius.clock import Clock
-from phyxius.journal import Appended, Bounds, Codec, Draft, Entry, Retention, Store
+from phyxius.journal import (
+    Appended,
+    Codec,
+    Draft,
+    ForwardingStore,
+    Retention,
+    Store,
+)
 from phyxius.process import Delivery
 from phyxius.process._intercept import HandleStage
 from phyxius.testing._errors import InjectedAppendError, InjectedCrash
@@ -239,7 +246,7 @@ def _append_error(fault: AppendFailure, journal: str) -> InjectedAppendError:
 
 
 @final
-class FaultyStore:
+class FaultyStore(ForwardingStore):
     """A `phyxius.journal.Store` that delegates to another and fails on plan.
 
     Every append is counted per journal by the `FaultInjector`; an
@@ -248,31 +255,11 @@ class FaultyStore:
     reads included, goes to the wrapped store unchanged.
     """
 
-    __slots__ = ("__weakref__", "_injector", "_store")
+    __slots__ = ("_injector",)
 
     def __init__(self, store: Store, injector: FaultInjector) -> None:
-        if not isinstance(store, Store):
-            raise InvalidArgumentError(
-                f"store={store!r} (type={type(store).__name__}) is not a Store; "
-                "pass a MemoryStore, a SqliteStore or another Store"
-            )
-        self._store = store
+        super().__init__(store)
         self._injector = injector
-
-    @property
-    def wrapped(self) -> Store:
-        """The store that holds the entries."""
-        return self._store
-
-    @property
-    def poll_interval(self) -> float | None:
-        """The wrapped store's."""
-        return self._store.poll_interval
-
-    @property
-    def closed(self) -> bool:
-        """The wrapped store's."""
-        return self._store.closed
 
     def append(
         self,
@@ -287,7 +274,7 @@ class FaultyStore:
         fault = self._injector.before_append(journal)
         if fault is not None and fault.point == "before":
             raise _append_error(fault, journal)
-        appended = self._store.append(
+        appended = super().append(
             journal,
             drafts,
             codec=codec,
@@ -297,44 +284,3 @@ class FaultyStore:
         if fault is not None:
             raise _append_error(fault, journal)
         return appended
-
-    def load(self, journal: str, entries: Sequence[Entry], *, codec: Codec) -> None:
-        """The wrapped store's (a load is not an append and never fails on plan)."""
-        self._store.load(journal, entries, codec=codec)
-
-    def read(
-        self,
-        journal: str,
-        start: int,
-        stop: int | None = None,
-        limit: int | None = None,
-        *,
-        codec: Codec,
-    ) -> list[Entry]:
-        """The wrapped store's."""
-        return self._store.read(journal, start, stop, limit, codec=codec)
-
-    def find(self, journal: str, entry_id: str, *, codec: Codec) -> Entry | None:
-        """The wrapped store's."""
-        return self._store.find(journal, entry_id, codec=codec)
-
-    def bounds(self, journal: str) -> Bounds:
-        """The wrapped store's."""
-        return self._store.bounds(journal)
-
-    def journals(self) -> list[str]:
-        """The wrapped store's."""
-        return self._store.journals()
-
-    def close(self) -> None:
-        """Close the wrapped store."""
-        self._store.close()
-
-    def __getattr__(self, name: str) -> Any:
-        # Optional parts of a store (``watch``) are the wrapped store's.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._store, name)
-
-    def __repr__(self) -> str:
-        return f"<FaultyStore over {self._store!r}>"

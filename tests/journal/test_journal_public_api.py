@@ -20,6 +20,7 @@ DOCUMENTED = {
     "EncodeError",
     "Entry",
     "EntryNotFoundError",
+    "ForwardingStore",
     "IdGenerator",
     "Journal",
     "JournalClosedError",

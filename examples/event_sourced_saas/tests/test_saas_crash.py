@@ -33,10 +33,9 @@ from examples.event_sourced_saas.tests._helpers import (
 from phyxius.clock import ControlledClock
 from phyxius.journal import (
     Appended,
-    Bounds,
     Codec,
     Draft,
-    Entry,
+    ForwardingStore,
     Retention,
     SqliteStore,
     StoreError,
@@ -152,20 +151,12 @@ async def test_a_worker_crash_mid_billing_neither_loses_nor_double_counts_usage(
     assert await service.state("acme") == events.replay("acme")
 
 
-class RefusesTheFirstInvoice:
+class RefusesTheFirstInvoice(ForwardingStore):
     """A `SqliteStore` whose disk refuses the first ``invoice.issued`` append."""
 
     def __init__(self, inner: SqliteStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.refused = 0
-
-    @property
-    def poll_interval(self) -> float | None:
-        return self.inner.poll_interval
-
-    @property
-    def closed(self) -> bool:
-        return self.inner.closed
 
     def append(
         self,
@@ -179,39 +170,13 @@ class RefusesTheFirstInvoice:
         if not self.refused and drafts[0].data["type"] == "invoice.issued":
             self.refused += 1
             raise StoreError(f"{journal}: disk I/O error (simulated)")
-        return self.inner.append(
+        return super().append(
             journal,
             drafts,
             codec=codec,
             expected_sequence=expected_sequence,
             retention=retention,
         )
-
-    def load(self, journal: str, entries: Sequence[Entry], *, codec: Codec) -> None:
-        self.inner.load(journal, entries, codec=codec)
-
-    def read(
-        self,
-        journal: str,
-        start: int,
-        stop: int | None = None,
-        limit: int | None = None,
-        *,
-        codec: Codec,
-    ) -> list[Entry]:
-        return self.inner.read(journal, start, stop, limit, codec=codec)
-
-    def find(self, journal: str, entry_id: str, *, codec: Codec) -> Entry | None:
-        return self.inner.find(journal, entry_id, codec=codec)
-
-    def bounds(self, journal: str) -> Bounds:
-        return self.inner.bounds(journal)
-
-    def journals(self) -> list[str]:
-        return self.inner.journals()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 async def test_a_worker_crash_before_the_invoice_is_written_bills_the_period_once(
