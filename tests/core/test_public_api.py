@@ -180,17 +180,18 @@ def test_public_methods_of_the_clocks_have_docstrings() -> None:
     assert undocumented == []
 
 
-PRIMITIVES = [
+PUBLIC_MODULES = [
     "phyxius.clock",
     "phyxius.atom",
     "phyxius.journal",
     "phyxius.effect",
     "phyxius.process",
+    "phyxius.testing",
 ]
 
 
-@pytest.mark.parametrize("module_name", PRIMITIVES)
-def test_every_public_method_and_property_of_every_primitive_has_a_docstring(
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_every_public_method_and_property_of_every_module_has_a_docstring(
     module_name: str,
 ) -> None:
     module = importlib.import_module(module_name)
