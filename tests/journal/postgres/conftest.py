@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from phyxius.journal import Journal
-from pytest_phyxius._journal_fixtures import JournalFactory
+from pytest_phyxius import JournalFactory
 from tests.journal.postgres._pg_harness import Postgres, find_server
+from tests.journal.postgres._pg_proxy import Proxy
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +39,19 @@ def pg(postgres_dsn: str, journal_factory: JournalFactory) -> Iterator[Postgres]
         yield harness
     finally:
         harness.close()
+
+
+@pytest.fixture
+def proxy(pg: Postgres) -> Iterator[Proxy]:
+    """A proxy to the server that a test can make drop, swallow or refuse.
+
+    It depends on `pg`, so it closes before the test's schema is dropped.
+    """
+    server = Proxy(("127.0.0.1", 5432))
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture

@@ -140,23 +140,20 @@ def test_a_connection_lost_before_commit_is_a_clear_error_and_stores_nothing(
 
 def test_an_answer_lost_after_commit_is_a_clear_error_and_a_retry_stores_once(
     pg: Postgres,
+    proxy: Proxy,
 ) -> None:
-    proxy = Proxy(("127.0.0.1", 5432))
-    try:
-        journal = pg.journal(store=pg.store(dsn=proxy.dsn(pg.dsn)))
-        journal.append("first")
+    journal = pg.journal(store=pg.store(dsn=proxy.dsn(pg.dsn)))
+    journal.append("first")
 
-        proxy.swallow_next_response(containing=b"order-1")
-        with pytest.raises(StoreError, match=lost("order-1", proxy.port)):
-            journal.append({"order": 1}, id="order-1")
-        assert proxy.swallowed.is_set()
+    proxy.swallow_next_response(containing=b"order-1")
+    with pytest.raises(StoreError, match=lost("order-1", proxy.port)):
+        journal.append({"order": 1}, id="order-1")
+    assert proxy.swallowed.is_set()
 
-        # It did commit: the server ran the append; only the answer was lost.
-        assert [entry_id for _, entry_id in pg.stored()][1:] == ["order-1"]
-        retried = journal.append({"order": 1}, id="order-1")
-        again = journal.append({"order": 1}, id="order-1")
-    finally:
-        proxy.close()
+    # It did commit: the server ran the append; only the answer was lost.
+    assert [entry_id for _, entry_id in pg.stored()][1:] == ["order-1"]
+    retried = journal.append({"order": 1}, id="order-1")
+    again = journal.append({"order": 1}, id="order-1")
 
     assert retried.sequence == again.sequence == 1
     assert retried.data == {"order": 1}
@@ -164,52 +161,45 @@ def test_an_answer_lost_after_commit_is_a_clear_error_and_a_retry_stores_once(
     assert pg.value("SELECT next_sequence FROM phyxius_journals") == 2
 
 
-def test_a_batch_lost_mid_append_names_its_ids(pg: Postgres) -> None:
-    proxy = Proxy(("127.0.0.1", 5432))
-    try:
-        store = pg.store(dsn=proxy.dsn(pg.dsn))
-        journal = pg.journal(store=store)
-        journal.append("first")
-        proxy.swallow_next_response(containing=b'"c"')  # the batch's last item
+def test_a_batch_lost_mid_append_names_its_ids(pg: Postgres, proxy: Proxy) -> None:
+    store = pg.store(dsn=proxy.dsn(pg.dsn))
+    journal = pg.journal(store=store)
+    journal.append("first")
+    proxy.swallow_next_response(containing=b'"c"')  # the batch's last item
 
-        with pytest.raises(
-            StoreError,
-            match=r"so whether its 3 entries \(ids '.+' to '.+'\) was stored is "
-            r"unknown; it was stored once or not at all: repeat the append with the "
-            r"same ids, which stores it once",
-        ):
-            journal.extend(["a", "b", "c"])
-    finally:
-        proxy.close()
+    with pytest.raises(
+        StoreError,
+        match=r"so whether its 3 entries \(ids '.+' to '.+'\) was stored is "
+        r"unknown; it was stored once or not at all: repeat the append with the "
+        r"same ids, which stores it once",
+    ):
+        journal.extend(["a", "b", "c"])
 
     assert len(pg.stored()) == 4
 
 
 def test_an_unreachable_server_is_a_clear_error_then_the_store_recovers(
     pg: Postgres,
+    proxy: Proxy,
 ) -> None:
-    proxy = Proxy(("127.0.0.1", 5432))
-    try:
-        journal = pg.journal(store=pg.store(dsn=proxy.dsn(pg.dsn)))
-        journal.append("first")
-        proxy.refuse = True
-        proxy.cut()
+    journal = pg.journal(store=pg.store(dsn=proxy.dsn(pg.dsn)))
+    journal.append("first")
+    proxy.refuse = True
+    proxy.cut()
 
-        # Nothing was sent, so nothing is ambiguous: a plain connection error.
-        with pytest.raises(
-            StoreError,
-            match=rf"^could not connect to PostgreSQL at 127\.0\.0\.1:{proxy.port}"
-            r"/test: ",
-        ):
-            journal.append("while down")
-        with pytest.raises(StoreError, match=r"^could not connect to PostgreSQL"):
-            journal.get_all()
+    # Nothing was sent, so nothing is ambiguous: a plain connection error.
+    with pytest.raises(
+        StoreError,
+        match=rf"^could not connect to PostgreSQL at 127\.0\.0\.1:{proxy.port}"
+        r"/test: ",
+    ):
+        journal.append("while down")
+    with pytest.raises(StoreError, match=r"^could not connect to PostgreSQL"):
+        journal.get_all()
 
-        proxy.refuse = False
-        assert journal.append("back").sequence == 1
-        assert [entry.data for entry in journal.get_all()] == ["first", "back"]
-    finally:
-        proxy.close()
+    proxy.refuse = False
+    assert journal.append("back").sequence == 1
+    assert [entry.data for entry in journal.get_all()] == ["first", "back"]
 
 
 def test_idle_connections_ended_by_the_server_are_replaced_unnoticed(
@@ -228,16 +218,13 @@ def test_idle_connections_ended_by_the_server_are_replaced_unnoticed(
 
 def test_a_read_is_retried_on_a_new_connection_when_its_connection_drops(
     pg: Postgres,
+    proxy: Proxy,
 ) -> None:
-    proxy = Proxy(("127.0.0.1", 5432))
-    try:
-        journal = pg.journal(store=pg.store(dsn=proxy.dsn(pg.dsn)))
-        journal.extend(["a", "b"])
-        proxy.swallow_next_response(containing=b"phyxius_entries")
+    journal = pg.journal(store=pg.store(dsn=proxy.dsn(pg.dsn)))
+    journal.extend(["a", "b"])
+    proxy.swallow_next_response(containing=b"phyxius_entries")
 
-        entries = journal.get_all()  # its first answer is lost
-    finally:
-        proxy.close()
+    entries = journal.get_all()  # its first answer is lost
 
     assert proxy.swallowed.is_set()
     assert [entry.data for entry in entries] == ["a", "b"]

@@ -198,33 +198,29 @@ def test_follow_catches_up_after_its_listener_is_terminated(pg: Postgres) -> Non
 
 
 def test_follow_catches_up_on_what_was_appended_while_it_could_not_listen(
-    pg: Postgres, caplog: pytest.LogCaptureFixture
+    pg: Postgres, proxy: Proxy, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="phyxius.journal")
-    proxy = Proxy(("127.0.0.1", 5432))
-    try:
-        store = pg.store(dsn=proxy.dsn(pg.dsn))
-        writer = pg.journal(store=pg.store())
-        follower = Follower(follower_journal(store), count=9)
-        writer.extend(range(3))
-        follower.wait_for(3)
+    store = pg.store(dsn=proxy.dsn(pg.dsn))
+    writer = pg.journal(store=pg.store())
+    follower = Follower(follower_journal(store), count=9)
+    writer.extend(range(3))
+    follower.wait_for(3)
 
-        # The listener's connection drops and cannot come back for now.
-        proxy.refuse = True
-        assert pg.terminate("LISTEN %") == 1
-        pg.wait_until(
-            lambda: "lost the LISTEN connection" in caplog.text,
-            "the listener to notice",
-        )
-        writer.extend(range(3, 6))  # nobody hears these notifications
+    # The listener's connection drops and cannot come back for now.
+    proxy.refuse = True
+    assert pg.terminate("LISTEN %") == 1
+    pg.wait_until(
+        lambda: "lost the LISTEN connection" in caplog.text,
+        "the listener to notice",
+    )
+    writer.extend(range(3, 6))  # nobody hears these notifications
 
-        proxy.refuse = False
-        follower.wait_for(6)  # woken by the listener's return, not by NOTIFY
-        writer.extend(range(6, 9))  # and it hears new ones again
+    proxy.refuse = False
+    follower.wait_for(6)  # woken by the listener's return, not by NOTIFY
+    writer.extend(range(6, 9))  # and it hears new ones again
 
-        entries = follower.join()
-    finally:
-        proxy.close()
+    entries = follower.join()
 
     assert in_order(entries, 9) == list(range(9))
     assert [entry.data for entry in entries] == list(range(9))
@@ -318,29 +314,26 @@ def test_followers_are_woken_after_the_writers_notifying_session_was_ended(
 
 def test_a_notification_that_never_reached_the_server_is_sent_again(
     pg: Postgres,
+    proxy: Proxy,
 ) -> None:
-    proxy = Proxy(("127.0.0.1", 5432))
-    try:
-        store = pg.store(dsn=proxy.dsn(pg.dsn))
-        writer = pg.journal(store=store)
-        follower = Follower(follower_journal(pg.store()), count=2)
+    store = pg.store(dsn=proxy.dsn(pg.dsn))
+    writer = pg.journal(store=store)
+    follower = Follower(follower_journal(pg.store()), count=2)
 
-        # The second append gets through; the notification after it (a run
-        # of the prepared statement: a Bind message naming it) is lost on the
-        # way, with the connection. The first append's notification passes.
-        notify = prepared_name(store._sql.notify_bytes)
-        proxy.drop_request(containing=notify, starting=b"B", after=1)
-        writer.append(0)
-        follower.wait_for(1)
-        writer.append(1)
-        assert proxy.dropped.wait(PATIENCE)
+    # The second append gets through; the notification after it (a run
+    # of the prepared statement: a Bind message naming it) is lost on the
+    # way, with the connection. The first append's notification passes.
+    notify = prepared_name(store._sql.notify_bytes)
+    proxy.drop_request(containing=notify, starting=b"B", after=1)
+    writer.append(0)
+    follower.wait_for(1)
+    writer.append(1)
+    assert proxy.dropped.wait(PATIENCE)
 
-        # The writer's next use of its connection finds it dead while still
-        # owing the notification's answer, so it sends it again elsewhere.
-        assert [entry.data for entry in writer.get_all()] == [0, 1]
-        entries = follower.join()
-    finally:
-        proxy.close()
+    # The writer's next use of its connection finds it dead while still
+    # owing the notification's answer, so it sends it again elsewhere.
+    assert [entry.data for entry in writer.get_all()] == [0, 1]
+    entries = follower.join()
 
     assert in_order(entries, 2) == [0, 1]
 
